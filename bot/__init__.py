@@ -1,0 +1,1 @@
+"""Everything WeChat and everything the bot knows."""

@@ -1,0 +1,1 @@
+"""Conversation routing: which part of the bot answers a message."""

@@ -1,0 +1,1 @@
+"""The WeChat channel: inbound webhook, crypto, outbound client, followers and messages."""

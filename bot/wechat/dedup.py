@@ -1,0 +1,74 @@
+"""The fast path of WeChat retry deduplication, in the shared cache.
+
+WeChat retries a message three times when it does not get an answer within
+five seconds, and the retries can land on different web processes. The first
+delivery claims the key with an atomic add; a retry that finds the claim waits
+for the first one's reply. The database unique constraint on
+Message.dedup_key is the backstop when the cache is cold or local.
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+_PENDING = "__pending__"
+_CLAIM_SECONDS = 10  # short: a crashed handler must not swallow WeChat's later retries
+_REMEMBER_SECONDS = 300
+
+
+def dedup_key_for(fields: dict[str, str]) -> str:
+    """WeChat's identity of a delivery: MsgId per sender, or the event's own fields."""
+    openid = fields.get("FromUserName", "")
+    msg_id = fields.get("MsgId") or fields.get("MsgID")
+    if fields.get("MsgType") != "event" and msg_id:
+        return f"msg:{openid}:{msg_id}"
+    return ":".join(
+        [
+            "evt",
+            openid,
+            fields.get("CreateTime", ""),
+            fields.get("Event", ""),
+            fields.get("EventKey", "") or msg_id or "",
+        ]
+    )[:400]
+
+
+def _cache_key(dedup_key: str) -> str:
+    return f"wechat:dedup:{dedup_key}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the first delivery answered: a reply text, or None for `success`."""
+
+    reply: str | None
+
+
+def dedup_claim(dedup_key: str) -> bool:
+    """Claim a delivery; False when another request already holds or handled it."""
+    return cache.add(_cache_key(dedup_key), _PENDING, timeout=_CLAIM_SECONDS)
+
+
+def dedup_release(dedup_key: str) -> None:
+    """Give the claim up after a failure so WeChat's next retry is handled afresh."""
+    cache.delete(_cache_key(dedup_key))
+
+
+def dedup_remember(dedup_key: str, reply: str | None) -> None:
+    cache.set(_cache_key(dedup_key), {"reply": reply}, timeout=_REMEMBER_SECONDS)
+
+
+def dedup_wait(dedup_key: str) -> Outcome | None:
+    """Wait for the first delivery's outcome; None if it did not finish in time."""
+    deadline = time.monotonic() + settings.WECHAT_DUPLICATE_WAIT_SECONDS
+    delay = 0.02
+    while True:
+        value = cache.get(_cache_key(dedup_key))
+        if isinstance(value, dict):
+            return Outcome(reply=value.get("reply"))
+        if value is None or time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)

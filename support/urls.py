@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from support import views
+
+admin.site.site_header = "发票助手 · 客服后台"
+admin.site.site_title = "发票助手"
+admin.site.index_title = "客服工作台"
+
+urlpatterns = [
+    path("", include("bot.wechat.urls")),
+    path("simulator/", include("bot.simulator.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,1 @@
+"""The channel-agnostic help desk: queues, tickets, agents."""

@@ -1,0 +1,1 @@
+"""Help-desk models (the help-desk issue fills this in)."""
