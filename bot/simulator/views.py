@@ -34,11 +34,26 @@ def simulator_only(view):
     return wrapped
 
 
+def _menu_buttons() -> list | None:
+    """The custom menu's buttons from WECHAT_MENU_FILE; None when missing or unreadable."""
+    try:
+        menu = json.loads(Path(settings.WECHAT_MENU_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    buttons = menu.get("button") if isinstance(menu, dict) else None
+    return buttons if isinstance(buttons, list) else None
+
+
 @simulator_only
 @require_GET
 def page(request: HttpRequest):
     return render(
-        request, "simulator/index.html", {"aes_enabled": bool(settings.WECHAT_ENCODING_AES_KEY)}
+        request,
+        "simulator/index.html",
+        {
+            "aes_enabled": bool(settings.WECHAT_ENCODING_AES_KEY),
+            "menu_buttons": _menu_buttons(),
+        },
     )
 
 

@@ -7,6 +7,7 @@ WECHAT_APP_SECRET) delivery marks it `simulated` and the simulator shows it.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -116,8 +117,25 @@ def _handle_failure(message: Message, error: WeChatApiError, attempt: int) -> Me
     _settle(message, Message.Delivery.FAILED, error=error)
     if error.errcode == Errcode.USER_UNSUBSCRIBED:
         follower_unsubscribe(follower=message.follower)
+    elif error.errcode == Errcode.OUTSIDE_REPLY_WINDOW and message.channel == (
+        Message.Channel.CUSTOMER_SERVICE
+    ):
+        _fall_back_to_template(message)
     logger.warning("wechat delivery of message %s failed: %s", message.pk, error)
     return message
+
+
+def _fall_back_to_template(message: Message) -> None:
+    """Outside the 48-hour window only a template message reaches the follower."""
+    template_id = settings.WECHAT_DEFAULT_TEMPLATE_ID
+    if not template_id:
+        return
+    outbound_template_send(
+        follower=message.follower,
+        template_id=template_id,
+        data={"content": {"value": message.text[:200]}},
+        text=message.text,
+    )
 
 
 def delivery_report_record(*, follower: Follower, fields: dict[str, str]) -> None:

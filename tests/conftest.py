@@ -1,0 +1,117 @@
+"""Shared fixtures: the local fake WeChat API, signed deliveries through the URL."""
+
+import pytest
+from django.core.cache import cache
+
+from bot.simulator.envelope import build_delivery, message_fields, open_reply
+from bot.wechat.fake_api import FakeWeChatApi
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty shared cache (dedup claims, tokens, KB versions)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fake_wechat(settings):
+    """A local WeChat API server; outbound calls go there over real HTTP."""
+    with FakeWeChatApi() as api:
+        settings.WECHAT_API_BASE_URL = api.base_url
+        settings.WECHAT_APP_SECRET = "test-secret"
+        yield api
+
+
+class WeChatSender:
+    """Send messages to /wechat/ the way WeChat does and read the replies."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post(self, fields, *, mode="plain", **kwargs):
+        delivery = build_delivery(fields, mode=mode, **kwargs)
+        return self.client.post(delivery.path, delivery.body, content_type="text/xml")
+
+    def text(self, openid, content, *, mode="plain", **extra):
+        fields = message_fields(openid=openid, msg_type="text", Content=content, **extra)
+        return self.post(fields, mode=mode)
+
+    def event(self, openid, event, key="", *, mode="plain", **extra):
+        fields = message_fields(openid=openid, msg_type="event", Event=event, EventKey=key, **extra)
+        return self.post(fields, mode=mode)
+
+    @staticmethod
+    def reply(response):
+        return open_reply(response.content.decode())
+
+
+@pytest.fixture
+def wechat(client):
+    return WeChatSender(client)
+
+
+@pytest.fixture(scope="session")
+def fake_wechat_server():
+    """One fake WeChat API for the whole session, shared with worker processes."""
+    with FakeWeChatApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, fake_wechat_server):
+    """A real `celery -A support worker` process on the test database and Redis broker."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from support.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.DATABASES["default"]["ENGINE"].endswith(
+        "sqlite3"
+    ):
+        pytest.skip("needs REDIS_URL and DATABASE_URL (PostgreSQL): CI's integration run")
+    db = settings.DATABASES["default"]
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        WECHAT_API_BASE_URL=fake_wechat_server.base_url,
+        WECHAT_APP_SECRET="test-secret",
+        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "support",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail("celery worker did not start")
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
