@@ -10,7 +10,7 @@ from bot.wechat.models import Follower, Message
 class FollowerListApi(generics.ListAPIView):
     """Followers, most recently active first. `?subscribed=true|false`, `?search=`."""
 
-    class OutputSerializer(serializers.ModelSerializer):
+    class FollowerOutputSerializer(serializers.ModelSerializer):
         tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
         class Meta:
@@ -26,7 +26,7 @@ class FollowerListApi(generics.ListAPIView):
                 "tags",
             ]
 
-    serializer_class = OutputSerializer
+    serializer_class = FollowerOutputSerializer
 
     def get_queryset(self):
         raw = self.request.query_params.get("subscribed")
@@ -39,7 +39,8 @@ class FollowerListApi(generics.ListAPIView):
 class FollowerMessagesApi(generics.ListAPIView):
     """One follower's conversation, oldest first."""
 
-    class OutputSerializer(serializers.ModelSerializer):
+    # Distinct names: drf-spectacular names schema components after the class.
+    class MessageOutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = Message
             fields = [
@@ -60,7 +61,7 @@ class FollowerMessagesApi(generics.ListAPIView):
                 "created_at",
             ]
 
-    serializer_class = OutputSerializer
+    serializer_class = MessageOutputSerializer
 
     def get_queryset(self):
         follower = selectors.follower_get(openid=self.kwargs["openid"])
