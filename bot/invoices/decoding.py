@@ -1,0 +1,211 @@
+"""Decode what an invoice code or 数电 number says: kind, region, year, needs."""
+
+import datetime
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils import timezone
+
+from bot.invoices.kinds import (
+    EXTRA_FIELD_BY_KIND,
+    KIND_BY_10_DIGIT_TYPE,
+    KIND_BY_12_DIGIT_SUFFIX,
+    ONE_PREFIX_ELECTRONIC_ORDINARY,
+    ExtraField,
+    Kind,
+)
+from bot.invoices.regions import (
+    DIGITAL_PLANNED_CITIES,
+    HOME_REGION,
+    PLANNED_CITIES,
+    PROVINCES,
+)
+
+
+class Problem(StrEnum):
+    """What looks wrong in a code or number; warnings for diagnosis, not rejections."""
+
+    BAD_LENGTH = "bad_length"
+    NOT_DIGITS = "not_digits"
+    UNKNOWN_REGION = "unknown_region"
+    UNKNOWN_KIND = "unknown_kind"
+    YEAR_IN_FUTURE = "year_in_future"
+    DIGITAL_SPLIT = "digital_split"  # a 数电 number typed as code + number
+
+
+@dataclass(frozen=True)
+class Decoded:
+    kind: Kind = Kind.UNKNOWN
+    region: str | None = None
+    region_code: str | None = None
+    year: int | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def extra_field(self) -> ExtraField | None:
+        return extra_field_for(self.kind)
+
+    @property
+    def is_home_region(self) -> bool | None:
+        return None if self.region is None else self.region == HOME_REGION
+
+
+def extra_field_for(kind: Kind | str | None) -> ExtraField | None:
+    """Return the field verification needs besides code, number and date."""
+    if not kind:
+        return None
+    try:
+        return EXTRA_FIELD_BY_KIND.get(Kind(kind))
+    except ValueError:
+        return None
+
+
+def region_from_code_prefix(prefix: str) -> tuple[str | None, str | None]:
+    """Return (name, 4-digit region code) for digits 1-4 of a region field."""
+    if prefix in PLANNED_CITIES:
+        return PLANNED_CITIES[prefix], prefix
+    name = PROVINCES.get(prefix[:2])
+    return (name, prefix[:2] + "00") if name else (None, None)
+
+
+def region_from_digital_prefix(prefix: str) -> tuple[str | None, str | None]:
+    """Return (name, 2-digit code) for digits 3-4 of a 数电 number."""
+    name = DIGITAL_PLANNED_CITIES.get(prefix) or PROVINCES.get(prefix)
+    return (name, prefix) if name else (None, None)
+
+
+def _year(two_digits: str, today: datetime.date) -> tuple[int, bool]:
+    year = 2000 + int(two_digits)
+    return year, year > today.year
+
+
+def code_decode(code: str, *, today: datetime.date | None = None) -> Decoded:
+    """Decode a 10- or 12-digit invoice code."""
+    code = (code or "").strip()
+    if not code.isdigit():
+        return Decoded(problems=(Problem.NOT_DIGITS,))
+    today = today or timezone.localdate()
+    if len(code) == 12:
+        return _decode_12(code, today)
+    if len(code) == 10:
+        return _decode_10(code, today)
+    return Decoded(problems=(Problem.BAD_LENGTH,))
+
+
+def _decode_12(code: str, today: datetime.date) -> Decoded:
+    problems: list[Problem] = []
+    if code[0] == "0":
+        kind = KIND_BY_12_DIGIT_SUFFIX.get(code[10:12], Kind.UNKNOWN)
+    elif code[0] == "1":
+        # Open-source parsers read digit 8 = 2 on a non-0 code as a motor-vehicle
+        # invoice; the confirmed 1-prefix exceptions are electronic ordinary.
+        if code in ONE_PREFIX_ELECTRONIC_ORDINARY or code[7] != "2":
+            kind = Kind.ELECTRONIC_ORDINARY
+        else:
+            kind = Kind.MOTOR_VEHICLE
+    else:
+        kind = Kind.UNKNOWN
+    if kind is Kind.UNKNOWN:
+        problems.append(Problem.UNKNOWN_KIND)
+    region, region_code = region_from_code_prefix(code[1:5])
+    if region is None:
+        problems.append(Problem.UNKNOWN_REGION)
+    year, future = _year(code[5:7], today)
+    if future:
+        problems.append(Problem.YEAR_IN_FUTURE)
+    return Decoded(kind, region, region_code, year, tuple(problems))
+
+
+def _decode_10(code: str, today: datetime.date) -> Decoded:
+    problems: list[Problem] = []
+    kind = KIND_BY_10_DIGIT_TYPE.get(code[7], Kind.UNKNOWN)
+    if kind is Kind.UNKNOWN:
+        problems.append(Problem.UNKNOWN_KIND)
+    region, region_code = region_from_code_prefix(code[0:4])
+    if region is None:
+        problems.append(Problem.UNKNOWN_REGION)
+    year, future = _year(code[4:6], today)
+    if future:
+        problems.append(Problem.YEAR_IN_FUTURE)
+    return Decoded(kind, region, region_code, year, tuple(problems))
+
+
+def digital_number_decode(
+    number: str, *, kind: Kind = Kind.DIGITAL, today: datetime.date | None = None
+) -> Decoded:
+    """Decode a 20-digit 数电 number (digits 1-2 year, 3-4 region)."""
+    number = (number or "").strip()
+    if not number.isdigit():
+        return Decoded(problems=(Problem.NOT_DIGITS,))
+    if len(number) != 20:
+        return Decoded(problems=(Problem.BAD_LENGTH,))
+    today = today or timezone.localdate()
+    problems: list[Problem] = []
+    region, region_code = region_from_digital_prefix(number[2:4])
+    if region is None:
+        problems.append(Problem.UNKNOWN_REGION)
+    year, future = _year(number[0:2], today)
+    if future:
+        problems.append(Problem.YEAR_IN_FUTURE)
+    return Decoded(kind, region, region_code, year, tuple(problems))
+
+
+def looks_like_digital_number(number: str, *, today: datetime.date | None = None) -> bool:
+    """Tell whether 20 digits read as a plausible 数电 number (sane year, known region)."""
+    if len(number) != 20 or not number.isdigit():
+        return False
+    today = today or timezone.localdate()
+    year = 2000 + int(number[:2])
+    return 2019 <= year <= today.year and region_from_digital_prefix(number[2:4])[0] is not None
+
+
+def looks_like_code(code: str, *, today: datetime.date | None = None) -> bool:
+    """Tell whether digits read as a plausible invoice code (known region and kind, sane year)."""
+    if len(code) not in (10, 12) or not code.isdigit():
+        return False
+    if len(code) == 12 and code[0] not in "01":
+        return False
+    return not code_decode(code, today=today).problems
+
+
+def invoice_decode(
+    *, code: str | None, number: str | None, today: datetime.date | None = None
+) -> Decoded:
+    """Decode kind and region from whatever identifies the invoice."""
+    code = code or ""
+    number = number or ""
+    if code:
+        decoded = code_decode(code, today=today)
+        joined = code + number
+        if (
+            len(joined) == 20
+            and looks_like_digital_number(joined, today=today)
+            and (decoded.kind is Kind.UNKNOWN or Problem.UNKNOWN_REGION in decoded.problems)
+        ):
+            digital = digital_number_decode(joined, today=today)
+            return Decoded(
+                digital.kind,
+                digital.region,
+                digital.region_code,
+                digital.year,
+                (*digital.problems, Problem.DIGITAL_SPLIT),
+            )
+        return decoded
+    if len(number) == 20:
+        return digital_number_decode(number, today=today)
+    return Decoded()
+
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_VALUES = {ch: i for i, ch in enumerate(USCC_CHARSET)}
+
+
+def uscc_is_valid(code: str) -> bool:
+    """Check the unified social credit code check digit (a warning, never a rejection)."""
+    code = (code or "").strip().upper()
+    if len(code) != 18 or any(ch not in _USCC_VALUES for ch in code):
+        return False
+    total = sum(_USCC_VALUES[ch] * w for ch, w in zip(code[:17], USCC_WEIGHTS, strict=True))
+    check = (31 - total % 31) % 31
+    return USCC_CHARSET[check] == code[17]

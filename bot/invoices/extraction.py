@@ -1,0 +1,423 @@
+"""Read invoice fields from free text (typed, or WeChat voice recognition).
+
+The text is normalised (width, Chinese numerals), then spans that are never
+invoice fields (phones, percentages) and spans with an unmistakable shape
+(dates, money, tax ids) are taken out, and the remaining digit runs are
+classified by the label before them, then by their shape and order.
+"""
+
+import datetime
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from bot.invoices.decoding import (
+    invoice_decode,
+    looks_like_code,
+    looks_like_digital_number,
+    uscc_is_valid,
+)
+from bot.invoices.kinds import ExtraField
+from bot.invoices.labels import (
+    AMOUNT_ROLES,
+    DATE_CONTEXT_WORDS,
+    TRAILING_AMOUNT_HINTS,
+    Role,
+    label_roles,
+)
+from bot.invoices.numerals import normalise
+
+CENT = Decimal("0.01")
+_DIGIT_ROLES = frozenset({Role.CODE, Role.NUMBER, Role.CHECK, Role.TAX_ID})
+
+
+@dataclass(frozen=True)
+class InvoiceFields:
+    invoice_code: str | None = None
+    invoice_number: str | None = None
+    issue_date: datetime.date | None = None
+    amount: Decimal | None = None
+    amount_kind: str | None = None  # "excluding_tax" | "total" | None
+    check_code: str | None = None  # last 6 digits
+    seller_tax_id: str | None = None
+    kind: str | None = None
+    region: str | None = None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["issue_date"] = self.issue_date.isoformat() if self.issue_date else None
+        data["amount"] = f"{self.amount:.2f}" if self.amount is not None else None
+        return data
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            not any((self.invoice_code, self.invoice_number, self.issue_date, self.check_code))
+            and self.amount is None
+        )
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    kind: str  # "date", "amount", "skip", "taxid", "digits"
+    value: object = None
+    role: Role | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_CLAUSE_BREAK = re.compile(r"[,，。;；!?！？\n、]")
+_DATE_FULL = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<s1>[年\-/\.])\s*(?P<m>\d{1,2})\s*(?P<s2>[月\-/\.])"
+    r"\s*(?P<d>\d{1,2})\s*[日号]?(?!\d)"
+)
+_DATE_SHORT_YEAR = re.compile(r"(?<!\d)(?P<y>\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?(?!\d)")
+_DATE_NO_YEAR = re.compile(r"(?<![\d年\-/.])(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]")
+_DATE_RELATIVE = re.compile(r"(?P<w>今天|昨天|前天)(?=[^,，。]{0,3}开)")
+_RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
+
+_MOBILE = re.compile(r"(?<![\d.])(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![\d.])")
+_LANDLINE = re.compile(
+    r"(?<![\d.])(?:\(0\d{2,3}\)|0\d{2,3}[\s-])\s?[2-9]\d{2,3}[\s-]?\d{4}(?:-\d{1,5})?(?![\d.])"
+)
+_HOTLINE = re.compile(r"(?<![\d.])[48]00[\s-]?\d{3}[\s-]?\d{4}(?![\d.])")
+_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*%")
+_TAXID_TOKEN = re.compile(
+    r"(?<![0-9A-Z])(?=[0-9A-Z]*[A-Z])(?=(?:[A-Z]*\d){8})[0-9A-Z]{15,20}(?![0-9A-Z])"
+)
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_MONEY_BEFORE = re.compile(rf"(?:¥|\$|RMB|人民币)\s*(?P<n>{_NUM})(?P<wan>\s*万)?(?!\d)")
+_MONEY_AFTER = re.compile(
+    rf"(?<![\d.])(?<!\d,)(?P<n>{_NUM})\s*(?:(?P<wan>万)\s*(?:元|块|圆|RMB)?|(?:元|块|圆|RMB))"
+    r"(?:(?P<jiao>\d)[角毛])?"
+)
+_DECIMAL = re.compile(
+    r"(?<![\d.])(?<!\d,)(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+\.\d{1,2})(?![\d.]|,\d)"
+)
+_DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d\.)\d+(?:[ \t\-]{1,2}\d+)*(?![\d.])")
+
+
+def _to_amount(number: str, wan: bool = False, jiao: str | None = None) -> Decimal | None:
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if wan:
+        value *= 10000
+    if jiao:
+        value += Decimal(jiao) / 10
+    return value.quantize(CENT)
+
+
+def _valid_date(y: int, m: int, d: int) -> datetime.date | None:
+    try:
+        return datetime.date(y, m, d)
+    except ValueError:
+        return None
+
+
+class _Extractor:
+    def __init__(self, text: str, today: datetime.date):
+        self.raw = text
+        self.today = today
+        t = normalise(text)
+        # Phrases with digits inside labels must not read as numbers.
+        t = re.sub(r"[后末]\s*6\s*位", "后六位", t)
+        t = re.sub(r"(?<!\d)\d{1,2}\s*位(?![\d.])", "几位", t)
+        self.text = t
+        self.taken = [False] * len(t)
+        self.spans: list[_Span] = []
+
+    # -- span bookkeeping --------------------------------------------------
+    def _free(self, start: int, end: int) -> bool:
+        return not any(self.taken[start:end])
+
+    def _take(self, span: _Span) -> None:
+        for i in range(span.start, span.end):
+            self.taken[i] = True
+        self.spans.append(span)
+
+    def _masked(self) -> str:
+        """Return the text with taken spans blanked, so later patterns cannot reach into them."""
+        return "".join("\x00" if t else ch for ch, t in zip(self.text, self.taken, strict=True))
+
+    def _scan(self, pattern: re.Pattern, kind: str, make) -> None:
+        for m in pattern.finditer(self._masked()):
+            if self._free(m.start(), m.end()):
+                value = make(m)
+                if value is not False:
+                    self._take(_Span(m.start(), m.end(), kind, value))
+
+    def _label_before(self, start: int) -> Role | None:
+        """Return the role of the label closest before start, within its clause."""
+        prev_end = max((s.end for s in self.spans if s.end <= start), default=0)
+        gap = self.text[prev_end:start]
+        breaks = list(_CLAUSE_BREAK.finditer(gap))
+        tail = gap[breaks[-1].end() :] if breaks else gap
+        labels = label_roles(tail)
+        if not labels and breaks and not tail.strip(" :是为"):
+            labels = label_roles(gap)
+        return labels[-1][1] if labels else None
+
+    # -- passes ------------------------------------------------------------
+    def run(self) -> InvoiceFields:
+        self._scan(_PERCENT, "skip", lambda m: None)
+        self._scan(_DATE_FULL, "date", self._full_date)
+        self._scan(_DATE_SHORT_YEAR, "date", self._short_year_date)
+        self._scan(_DATE_NO_YEAR, "date", self._no_year_date)
+        self._scan(_DATE_RELATIVE, "date", self._relative_date)
+        self._scan(_TAXID_TOKEN, "taxid", lambda m: m[0])
+        self._scan(_MOBILE, "skip", lambda m: None)
+        self._scan(_LANDLINE, "skip", lambda m: None)
+        self._scan(_MONEY_BEFORE, "amount", lambda m: _to_amount(m["n"], bool(m["wan"])))
+        self._scan(_MONEY_AFTER, "amount", lambda m: _to_amount(m["n"], bool(m["wan"]), m["jiao"]))
+        self._scan(_HOTLINE, "skip", lambda m: None)
+        self._scan(_DECIMAL, "amount", lambda m: _to_amount(m["n"]))
+        for m in _DIGIT_RUN.finditer(self._masked()):
+            if self._free(m.start(), m.end()):
+                self._digit_run(m)
+        self.spans.sort(key=lambda s: s.start)
+        for span in self.spans:
+            span.role = self._label_before(span.start)
+        return self._assign()
+
+    def _full_date(self, m: re.Match):
+        if m["s1"] == "年" and m["s2"] != "月":
+            return False
+        if m["s1"] != "年" and m["s1"] != m["s2"]:
+            return False
+        return _valid_date(int(m["y"]), int(m["m"]), int(m["d"])) or False
+
+    def _short_year_date(self, m: re.Match):
+        return _valid_date(2000 + int(m["y"]), int(m["m"]), int(m["d"])) or False
+
+    def _no_year_date(self, m: re.Match):
+        date = _valid_date(self.today.year, int(m["m"]), int(m["d"]))
+        if date and date > self.today:
+            date = _valid_date(self.today.year - 1, int(m["m"]), int(m["d"]))
+        return date or False
+
+    def _relative_date(self, m: re.Match):
+        return self.today - datetime.timedelta(days=_RELATIVE_DAYS[m["w"]])
+
+    def _digit_run(self, m: re.Match) -> None:
+        """Split a run of digit groups into tokens: small groups join, big ones stand."""
+        groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m[0])]
+        base = m.start()
+        pending: list[tuple[int, int]] = []
+
+        def flush():
+            if pending:
+                start, end = base + pending[0][0], base + pending[-1][1]
+                digits = re.sub(r"\D", "", self.text[start:end])
+                self._take(_Span(start, end, "digits", digits))
+                pending.clear()
+
+        for start, end in groups:
+            if end - start <= 5:
+                pending.append((start, end))
+            else:
+                flush()
+                pending.append((start, end))
+                flush()
+        flush()
+
+    # -- assignment --------------------------------------------------------
+    def _assign(self) -> InvoiceFields:
+        out: dict = {}
+        dates: list[tuple[bool, datetime.date]] = []
+        amounts: list[tuple[Role | None, Decimal]] = []
+        tax_ids: list[tuple[bool, str]] = []
+        loose: list[_Span] = []
+        for span in self.spans:
+            role = span.role
+            if span.kind == "date":
+                dates.append((role is Role.DATE or self._date_context(span), span.value))
+            elif span.kind == "amount":
+                if role is Role.TAX_AMOUNT or role is Role.DISTRACTOR:
+                    continue
+                if role in _DIGIT_ROLES and re.fullmatch(
+                    r"[\d,]+", self.text[span.start : span.end]
+                ):
+                    # Voice recognition writes long numbers with thousands separators.
+                    span.kind, span.value = (
+                        "digits",
+                        self.text[span.start : span.end].replace(",", ""),
+                    )
+                    if not self._labelled_digits(span, out, dates, amounts, tax_ids):
+                        loose.append(span)
+                    continue
+                kind = role if role in AMOUNT_ROLES else self._trailing_hint(span)
+                amounts.append((kind, span.value))
+            elif span.kind == "taxid":
+                self._tax_token(span, tax_ids)
+            elif span.kind == "digits":
+                if not self._labelled_digits(span, out, dates, amounts, tax_ids):
+                    loose.append(span)
+        self._loose_digits(loose, out, dates, tax_ids)
+        labelled_dates = [d for labelled, d in dates if labelled]
+        if dates:
+            out["issue_date"] = (labelled_dates or [d for _lab, d in dates])[0]
+        if tax_ids:
+            out["seller_tax_id"] = sorted(tax_ids, key=lambda t: not t[0])[0][1]
+        decoded = None
+        if out.get("invoice_code") or len(out.get("invoice_number") or "") == 20:
+            decoded = invoice_decode(
+                code=out.get("invoice_code"), number=out.get("invoice_number"), today=self.today
+            )
+            out["kind"] = decoded.kind.value
+            out["region"] = decoded.region
+        if amounts:
+            out["amount_kind"], out["amount"] = self._pick_amount(amounts, decoded)
+            if out["amount_kind"] is not None:
+                out["amount_kind"] = out["amount_kind"].value
+        return InvoiceFields(**out)
+
+    def _date_context(self, span: _Span) -> bool:
+        after = self.text[span.end : span.end + 4]
+        return any(w in after for w in DATE_CONTEXT_WORDS)
+
+    def _trailing_hint(self, span: _Span) -> Role | None:
+        after = self.text[span.end : span.end + 8]
+        after = re.split(r"\d", after)[0]
+        for hint, role in TRAILING_AMOUNT_HINTS:
+            if hint in after:
+                return role
+        return None
+
+    @staticmethod
+    def _pick_amount(amounts, decoded):
+        wanted = None
+        if decoded is not None:
+            need = decoded.extra_field
+            if need in (ExtraField.AMOUNT_EXCLUDING_TAX, ExtraField.VEHICLE_PRICE):
+                wanted = Role.AMOUNT_EXCLUDING
+            elif need is ExtraField.TOTAL_INCLUDING_TAX:
+                wanted = Role.AMOUNT_TOTAL
+        for kind, value in amounts:
+            if kind is wanted and wanted is not None:
+                return kind, value
+        return amounts[0]
+
+    def _tax_token(self, span: _Span, tax_ids: list) -> None:
+        value: str = span.value
+        if span.role in (Role.BUYER_TAX_ID, Role.DISTRACTOR):
+            return
+        if span.role is Role.TAX_ID:
+            tax_ids.append((True, value))
+        elif len(value) == 18 and not _is_id_card(value) and value[0] in "123456789ABCDEFGNY":
+            tax_ids.append((False, value))
+
+    def _labelled_digits(self, span, out, dates, amounts, tax_ids) -> bool:
+        """Use the label before a digit token when its shape fits; True when consumed."""
+        digits: str = span.value
+        n = len(digits)
+        role = span.role
+        if role is Role.DISTRACTOR or role is Role.BUYER_TAX_ID or role is Role.TAX_AMOUNT:
+            return True
+        if role is Role.TAX_ID and n in (15, 17, 18, 20):
+            tax_ids.append((True, digits))
+            return True
+        if role is Role.CODE and n in (10, 12) and "invoice_code" not in out:
+            out["invoice_code"] = digits
+            return True
+        if role is Role.CODE and n == 20 and "invoice_number" not in out:
+            out["invoice_number"] = digits
+            return True
+        if role is Role.NUMBER and n in (8, 20) and "invoice_number" not in out:
+            out["invoice_number"] = digits
+            return True
+        if role is Role.CHECK and n in (6, 20) and "check_code" not in out:
+            out["check_code"] = digits[-6:]
+            return True
+        if role is Role.DATE and n == 8 and (date := _compact_date(digits)):
+            dates.append((True, date))
+            return True
+        if role in AMOUNT_ROLES and n <= 9 and not (n == 8 and _compact_date(digits)):
+            amounts.append((role, Decimal(digits).quantize(CENT)))
+            return True
+        return False
+
+    def _loose_digits(self, loose: list[_Span], out, dates, tax_ids) -> None:
+        """Classify unlabelled digit tokens by shape, then by order."""
+        eights: list[_Span] = []
+        twenties: list[str] = []
+        sixes: list[str] = []
+        for span in loose:
+            digits: str = span.value
+            n = len(digits)
+            if (
+                n in (10, 12)
+                and "invoice_code" not in out
+                and looks_like_code(digits, today=self.today)
+            ):
+                out["invoice_code"] = digits
+            elif n == 8:
+                eights.append(span)
+            elif n == 20:
+                twenties.append(digits)
+            elif n == 6:
+                sixes.append(digits)
+            elif n == 18 and not _is_id_card(digits) and uscc_is_valid(digits):
+                tax_ids.append((False, digits))
+        for digits in twenties:
+            self._twenty(digits, out)
+        have_date = bool(dates)
+        plain = [s for s in eights if not _compact_date(s.value, self.today)]
+        datey = [s for s in eights if _compact_date(s.value, self.today)]
+        if "invoice_number" not in out:
+            if plain:
+                out["invoice_number"] = plain.pop(0).value
+            elif datey and (have_date or len(datey) >= 2):
+                out["invoice_number"] = datey.pop(0).value
+        if not have_date and datey:
+            dates.append((False, _compact_date(datey[0].value)))
+        if (
+            sixes
+            and "check_code" not in out
+            and ("invoice_code" in out or "invoice_number" in out or "校验" in self.text)
+        ):
+            out["check_code"] = sixes[0]
+
+    def _twenty(self, digits: str, out: dict) -> None:
+        if "invoice_code" in out or "invoice_number" in out:
+            if "check_code" not in out:
+                out["check_code"] = digits[-6:]
+        elif looks_like_digital_number(digits, today=self.today):
+            out["invoice_number"] = digits
+        elif looks_like_code(digits[:12], today=self.today):
+            out["invoice_code"], out["invoice_number"] = digits[:12], digits[12:]
+        elif "check_code" not in out:
+            out["check_code"] = digits[-6:]
+
+
+def _compact_date(digits: str, today: datetime.date | None = None) -> datetime.date | None:
+    """Read YYYYMMDD; with today, only dates a recent invoice could carry."""
+    if len(digits) != 8 or not digits.startswith(("19", "20")):
+        return None
+    date = _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    if date and today and not (today.year - 10 <= date.year <= today.year + 1):
+        return None
+    return date
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _is_id_card(value: str) -> bool:
+    """Tell whether 18 characters are a valid resident ID number (a distractor)."""
+    if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
+        return False
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17] and _compact_date(value[6:14]) is not None
+
+
+def fields_extract(text: str, *, today: datetime.date | None = None) -> InvoiceFields:
+    """Read invoice fields from a message; absent fields are None."""
+    if not text or not text.strip():
+        return InvoiceFields()
+    return _Extractor(text[:2000], today or timezone.localdate()).run()

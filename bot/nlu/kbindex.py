@@ -1,0 +1,264 @@
+"""The compiled, in-memory form of the knowledge base and text analysis.
+
+`KbIndex.build(snapshot)` turns plain data (see `selectors.kb_snapshot`) into
+lookup structures; it has no Django dependency so the matcher can be tested
+and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.nlu import segment
+from bot.nlu.normalize import Extracted, extract, normalise
+from bot.nlu.phonetic import COMMON_WORD_FREQ, HomophoneRepairer
+
+# Feature families and their weight in the cosine similarity: whole words
+# matter most, character bigrams rescue segmentation differences.
+WORD_WEIGHT = 1.0
+BIGRAM_WEIGHT = 0.4
+_CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
+_CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    intent: str
+    question: str
+    answer: str
+    quick_replies: tuple[str, ...]
+    priority: int
+
+
+@dataclass(frozen=True)
+class CompiledKeyword:
+    word: str
+    kind: str  # "boost" | "required" | "negative"
+    weight: float
+    intent: str | None
+    entry: int | None  # index into KbIndex.entries
+    parts: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+
+    def matches(self, text: str, markers: frozenset[str]) -> bool:
+        if self.pattern is not None:
+            return self.pattern.search(text) is not None
+        if self.parts:
+            return all(part in markers if part[0] == "@" else part in text for part in self.parts)
+        return False
+
+
+@dataclass(frozen=True)
+class Analysis:
+    raw: str
+    normalised: str
+    extracted: Extracted
+    canonical: str
+    tokens: tuple[str, ...]
+    features: dict[str, float] = field(repr=False)
+
+
+def compile_keyword_word(word: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """Parse a keyword: `re:<regex>`, or parts joined by `+` that must all occur."""
+    word = word.strip()
+    if word.startswith("re:"):
+        return (), re.compile(word[3:])
+    parts = tuple(normalise(p) if p[:1] != "@" else p for p in word.split("+") if p.strip())
+    return parts, None
+
+
+class KbIndex:
+    """Everything the matcher needs, built once per KB version."""
+
+    def __init__(self) -> None:
+        self.version: str = ""
+        self.intents: dict[str, dict[str, str]] = {}
+        self.entries: list[Entry] = []
+        self.keywords: list[CompiledKeyword] = []
+        self.replies: dict[str, str] = {}
+        self.settings: dict[str, float] = {}
+        self._syn_map: dict[str, str] = {}
+        self._syn_re: re.Pattern[str] | None = None
+        self._repairer = HomophoneRepairer((), lambda _w: True)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._idf: dict[str, float] = {}
+        self.doc_entry: list[int] = []
+        self.entry_required: dict[int, list[int]] = defaultdict(list)
+        self.intent_required: dict[str, list[int]] = defaultdict(list)
+
+    # -- building -----------------------------------------------------------
+    @classmethod
+    def build(cls, snapshot: dict[str, Any], *, version: str = "") -> KbIndex:
+        idx = cls()
+        idx.version = version
+        idx.intents = {i["id"]: i for i in snapshot.get("intents", [])}
+        idx.replies = dict(snapshot.get("replies", {}))
+        idx.settings = dict(snapshot.get("settings", {}))
+        idx._build_synonyms(snapshot.get("synonyms", []))
+        entry_pos = idx._build_entries(snapshot.get("entries", []))
+        idx._build_keywords(snapshot.get("keywords", []), entry_pos)
+        vocabulary = idx._teach_tokenizer(snapshot)
+        idx._repairer = HomophoneRepairer(
+            vocabulary, lambda w: segment.word_freq(w) >= COMMON_WORD_FREQ, segment.spans
+        )
+        idx._build_similarity(snapshot.get("entries", []), entry_pos)
+        return idx
+
+    def _build_synonyms(self, groups: list[dict[str, Any]]) -> None:
+        for group in groups:
+            canonical = normalise(group["canonical"])
+            for variant in group.get("variants", []):
+                variant = normalise(variant)
+                if variant and variant != canonical:
+                    self._syn_map[variant] = canonical
+        if self._syn_map:
+            alternatives = sorted(self._syn_map, key=len, reverse=True)
+            self._syn_re = re.compile("|".join(re.escape(v) for v in alternatives))
+
+    def _build_entries(self, entries: list[dict[str, Any]]) -> dict[str, int]:
+        pos: dict[str, int] = {}
+        for raw in entries:
+            if not raw.get("active", True) or raw["intent"] not in self.intents:
+                continue
+            pos[str(raw["key"])] = len(self.entries)
+            self.entries.append(
+                Entry(
+                    key=str(raw["key"]),
+                    intent=raw["intent"],
+                    question=raw["question"],
+                    answer=raw["answer"],
+                    quick_replies=tuple(raw.get("quick_replies") or ()),
+                    priority=int(raw.get("priority") or 0),
+                )
+            )
+        return pos
+
+    def _build_keywords(self, keywords: list[dict[str, Any]], entry_pos: dict[str, int]) -> None:
+        seen: set[tuple[Any, ...]] = set()
+        for raw in keywords:
+            entry = entry_pos.get(str(raw["entry"])) if raw.get("entry") is not None else None
+            intent = raw.get("intent")
+            if entry is None and (intent is None or intent not in self.intents):
+                continue  # attached to an inactive entry or an unknown intent
+            try:
+                parts, pattern = compile_keyword_word(raw["word"])
+            except re.error:
+                continue  # admin validation rejects these; never break matching
+            if not parts and pattern is None:
+                continue
+            kw = CompiledKeyword(
+                word=raw["word"],
+                kind=raw.get("kind", "boost"),
+                weight=float(raw.get("weight", 1.0)),
+                intent=intent if entry is None else None,
+                entry=entry,
+                parts=tuple(self._canonical(p) if p[0] != "@" else p for p in parts),
+                pattern=pattern,
+            )
+            # Synonyms can fold two keywords into one (找不到 and 查不到): count it once.
+            identity = (kw.parts, kw.pattern and kw.pattern.pattern, kw.kind, kw.intent, kw.entry)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            pos = len(self.keywords)
+            self.keywords.append(kw)
+            if kw.kind == "required":
+                if kw.entry is not None:
+                    self.entry_required[kw.entry].append(pos)
+                else:
+                    self.intent_required[kw.intent or ""].append(pos)
+
+    def _teach_tokenizer(self, snapshot: dict[str, Any]) -> set[str]:
+        words: list[tuple[str, int | None]] = [
+            (normalise(w["word"]), w.get("freq")) for w in snapshot.get("domain_words", [])
+        ]
+        words += [(c, None) for c in set(self._syn_map.values())]
+        for kw in self.keywords:
+            words += [(p, None) for p in kw.parts if _CJK_WORD_RE.match(p)]
+        segment.add_words(words)
+        vocabulary = {w for w, _ in words if _CJK_WORD_RE.match(w)}
+        vocabulary.update(v for v in self._syn_map if _CJK_WORD_RE.match(v))
+        return vocabulary
+
+    def _build_similarity(self, entries: list[dict[str, Any]], entry_pos: dict[str, int]) -> None:
+        docs: list[Counter[str]] = []
+        for raw in entries:
+            pos = entry_pos.get(str(raw["key"]))
+            if pos is None:
+                continue
+            for sentence in [raw["question"], *raw.get("paraphrases", [])]:
+                feats = self._features(self._canonical(extract(normalise(sentence)).text))
+                if feats:
+                    docs.append(feats)
+                    self.doc_entry.append(pos)
+        n = len(docs)
+        df: Counter[str] = Counter()
+        for doc in docs:
+            df.update(doc.keys())
+        self._idf = {f: math.log(1 + (n - c + 0.5) / (c + 0.5)) for f, c in df.items()}
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for d, doc in enumerate(docs):
+            vec = {f: tf_w * self._idf[f] for f, tf_w in doc.items()}
+            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+            for f, v in vec.items():
+                postings[f].append((d, v / norm))
+        self._postings = dict(postings)
+
+    # -- analysing ----------------------------------------------------------
+    def _canonical(self, text: str) -> str:
+        if self._syn_re is None:
+            return text
+        return self._syn_re.sub(lambda m: self._syn_map[m.group(0)], text)
+
+    @staticmethod
+    def _features(text: str, tokens: list[str] | None = None) -> Counter[str]:
+        feats: Counter[str] = Counter()
+        for tok in tokens if tokens is not None else segment.segment(text):
+            feats["w:" + tok] += WORD_WEIGHT
+        for run in _CJK_RUN_RE.findall(text):
+            for i in range(len(run) - 1):
+                feats["c:" + run[i : i + 2]] += BIGRAM_WEIGHT
+        return feats
+
+    def analyse(self, text: str) -> Analysis:
+        """Run normalise → extract → homophone repair → synonyms → segment."""
+        norm = normalise(text or "")
+        extracted = extract(norm)
+        canonical = self._canonical(self._repairer.repair(extracted.text))
+        tokens = segment.segment(canonical) if canonical else []
+        feats = self._features(canonical, tokens)
+        return Analysis(
+            raw=text,
+            normalised=norm,
+            extracted=extracted,
+            canonical=canonical,
+            tokens=tuple(tokens),
+            features=dict(feats),
+        )
+
+    def similarities(self, features: dict[str, float]) -> dict[int, float]:
+        """Return the cosine similarity per entry (best paraphrase) for query features."""
+        q = {f: w * self._idf[f] for f, w in features.items() if f in self._idf}
+        norm = math.sqrt(sum(v * v for v in q.values()))
+        if not norm:
+            return {}
+        acc: dict[int, float] = defaultdict(float)
+        for f, qv in q.items():
+            qv /= norm
+            for d, dv in self._postings[f]:
+                acc[d] += qv * dv
+        best: dict[int, float] = {}
+        for d, s in acc.items():
+            e = self.doc_entry[d]
+            if s > best.get(e, 0.0):
+                best[e] = s
+        return best
+
+    @property
+    def doc_count(self) -> int:
+        return len(self.doc_entry)

@@ -1,0 +1,119 @@
+import pytest
+
+from bot.nlu.kbindex import KbIndex
+from bot.nlu.matcher import classify_with
+
+
+def _tiny_kb(**settings):
+    return KbIndex.build(
+        {
+            "intents": [{"id": i, "name": i, "description": ""} for i in ("a", "b", "oos")],
+            "entries": [
+                {
+                    "key": "a1",
+                    "intent": "a",
+                    "question": "发票查不到怎么办",
+                    "answer": "A",
+                    "paraphrases": ["系统里没有这张发票"],
+                },
+                {
+                    "key": "b1",
+                    "intent": "b",
+                    "question": "发票被作废了怎么办",
+                    "answer": "B",
+                    "paraphrases": ["显示已作废"],
+                },
+            ],
+            "keywords": [
+                {"word": "查不到", "weight": 0.5, "kind": "boost", "intent": "a"},
+                {"word": "作废", "weight": 0.5, "kind": "boost", "intent": "b"},
+            ],
+            "synonyms": [{"canonical": "查不到", "variants": ["搜不到"]}],
+            "settings": settings,
+        },
+        version="tiny",
+    )
+
+
+def test_clear_winner_is_answered():
+    c = classify_with(_tiny_kb(), "发票查不到")
+    assert (c.intent, c.action, c.entry.key) == ("a", "answer", "a1")
+    assert c.candidates[0].score > c.candidates[1].score if len(c.candidates) > 1 else True
+
+
+def test_close_call_is_a_clarification_with_both_candidates():
+    text = "作废的发票查不到"
+    c = classify_with(_tiny_kb(), text)
+    top, second = c.candidates[0].score, c.candidates[1].score
+    assert {cand.intent for cand in c.candidates[:2]} == {"a", "b"}
+    assert classify_with(_tiny_kb(margin=top - second - 0.01), text).action == "answer"
+    assert classify_with(_tiny_kb(margin=top - second + 0.01), text).action == "clarify"
+
+
+def test_middling_score_is_a_clarification():
+    score = classify_with(_tiny_kb(), "发票查不到").score
+    c = classify_with(
+        _tiny_kb(answer_threshold=score + 0.01, clarify_threshold=score - 0.01), "发票查不到"
+    )
+    assert (c.action, c.intent) == ("clarify", "a")
+
+
+def test_low_score_is_out_of_scope():
+    c = classify_with(_tiny_kb(), "今天天气怎么样")
+    assert (c.intent, c.action, c.entry) == ("oos", "oos", None)
+
+
+def test_thresholds_come_from_the_kb_settings():
+    kb = _tiny_kb(answer_threshold=5.0)
+    assert classify_with(kb, "发票查不到").action == "clarify"
+    kb = _tiny_kb(clarify_threshold=5.0, answer_threshold=6.0)
+    assert classify_with(kb, "发票查不到").action == "oos"
+
+
+def test_synonyms_apply_before_scoring():
+    c = classify_with(_tiny_kb(), "发票搜不到")
+    assert c.intent == "a" and "查不到" in c.matched_keywords
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我的发漂查不倒", "invoice_not_found"),  # homophones
+        ("發票在系統裡查不到", "invoice_not_found"),  # traditional
+        (
+            "发票代码０１１００１９００２１１ 号码１２３４５６７８ 日期２０２４０３０５",
+            "verify_invoice",
+        ),
+        ("刚开的发票怎么查不到呀😭", "sync_delay"),  # the most specific cause wins
+        ("报销系统说发票查无此票", "reimbursement_import"),
+        ("数电票怎么查验真伪", "digital_invoice"),
+        ("电子税务局登陆不上", "system_outage"),
+        ("语音 今天开的票为什么查验不了", "sync_delay"),
+        ("转人工", "human_agent"),
+        ("帮我写个周报", "oos"),
+    ],
+)
+def test_seed_kb_understands_messy_messages(seed_index, text, intent):
+    assert classify_with(seed_index, text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "😀😀😀",
+        "？？？！！！",
+        "……",
+        "\x00\x01\x02",
+        "a" * 10_000,
+        "发票" * 5_000,
+        "ЖЖЖ مرحبا こんにちは 发票",
+        "\ud800broken",
+        None,
+    ],
+)
+def test_bad_input_never_raises(seed_index, text):
+    c = classify_with(seed_index, text)
+    assert c.intent in {"oos", *(e.intent for e in seed_index.entries)}
+    assert c.action in {"answer", "clarify", "oos"}

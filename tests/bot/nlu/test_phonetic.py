@@ -1,0 +1,32 @@
+from bot.nlu import segment
+from bot.nlu.phonetic import COMMON_WORD_FREQ, HomophoneRepairer, char_pinyin, pinyin_key
+
+
+def _repairer(*words):
+    return HomophoneRepairer(
+        words, lambda w: segment.word_freq(w) >= COMMON_WORD_FREQ, segment.spans
+    )
+
+
+def test_pinyin_keys_are_toneless():
+    assert pinyin_key("发票") == pinyin_key("发漂") == "fa piao"
+    assert pinyin_key("查不到") == pinyin_key("查不倒")
+    assert char_pinyin("a") == ""
+    assert pinyin_key("pdf") == ""
+
+
+def test_repairs_homophone_typos_of_vocabulary_words():
+    r = _repairer("发票", "查不到", "在吗")
+    assert r.repair("我的发漂查不倒") == "我的发票查不到"
+    assert r.repair("再吗") == "在吗"
+
+
+def test_does_not_rewrite_real_words_or_cut_through_them():
+    r = _repairer("离线", "什么是")
+    # 里显 sounds like 离线 but 显示 is a real word it would cut through.
+    assert r.repair("系统里显示不存在") == "系统里显示不存在"
+    assert r.repair("什么时候能查到") == "什么时候能查到"
+
+
+def test_empty_vocabulary_is_a_no_op():
+    assert _repairer().repair("发漂") == "发漂"
