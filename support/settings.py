@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "bot.nlu",
     "bot.invoices",
     "bot.dialog",
+    "bot.notices",
     "bot.simulator",
 ]
 
@@ -124,6 +125,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Each area adds its periodic tasks in its own section below.
 CELERY_BEAT_SCHEDULE: dict = {}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -214,3 +216,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"jieba": {"level": "WARNING"}},
 }
+
+# --- NLU (bot.nlu) ---
+
+# --- Invoices (bot.invoices) ---
+
+# --- Help desk (tickets) ---
+
+# --- Notices, broadcasts and incidents (bot.notices) ---

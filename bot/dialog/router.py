@@ -1,17 +1,31 @@
-"""Route a stored inbound message to the part of the bot that answers it."""
+"""Route a stored inbound message to the part of the bot that answers it.
+
+Free text (typed, or a voice message's recognition text) goes through three
+stages, each owned by one module:
+
+1. `helpdesk.helpdesk_turn`: a pending satisfaction answer, or a message that
+   joins the follower's open ticket (it may still let the bot answer);
+2. `invoice_turn.invoice_turn`: invoice fields in the text, or an ongoing
+   slot-filling conversation (取消 included);
+3. `bot.nlu.nlu_reply`: intent and knowledge-base answer; then the helpdesk and
+   invoice modules may act on the understood intent (escalate, show tickets,
+   start verification) before the knowledge-base answer is sent.
+
+A stage returns the reply text, or None to pass the message on.
+"""
 
 from django.template.loader import render_to_string
 
+from bot.dialog import helpdesk, invoice_turn
+from bot.dialog.services import message_intent_set
+from bot.nlu.services import nlu_reply
 from bot.wechat.models import Message
 
-# Menu keys (bot/wechat/menu.json) and the reply each one gets.
+# Menu keys (bot/wechat/menu.json) answered by a fixed text.
 MENU_REPLIES = {
     "HELP": "bot/replies/help.txt",
-    "VERIFY_INVOICE": "bot/replies/menu_verify_invoice.txt",
     "NOT_FOUND_HELP": "bot/replies/menu_not_found.txt",
     "DIGITAL_HELP": "bot/replies/menu_digital.txt",
-    "MY_TICKETS": "bot/replies/menu_my_tickets.txt",
-    "HUMAN_AGENT": "bot/replies/menu_human_agent.txt",
 }
 
 
@@ -21,7 +35,30 @@ def _render(template: str, **context) -> str:
 
 def text_reply(*, message: Message, text: str) -> str:
     """Answer free text (typed, or a voice message's recognition text)."""
-    return _render("bot/replies/help.txt")
+    reply = helpdesk.helpdesk_turn(message=message, text=text)
+    if reply is not None:
+        return reply
+    reply = invoice_turn.invoice_turn(message=message, text=text)
+    if reply is not None:
+        return reply
+    understood = nlu_reply(conversation_key=message.follower.openid, text=text)
+    message_intent_set(message=message, intent=understood.intent)
+    for after_nlu in (helpdesk.helpdesk_after_nlu, invoice_turn.invoice_after_nlu):
+        reply = after_nlu(message=message, nlu=understood)
+        if reply is not None:
+            return reply
+    return understood.text
+
+
+def menu_reply(*, message: Message) -> str:
+    key = message.event_key
+    if key == "VERIFY_INVOICE":
+        return invoice_turn.invoice_start(message=message)
+    if key == "MY_TICKETS":
+        return helpdesk.my_tickets_reply(message=message)
+    if key == "HUMAN_AGENT":
+        return helpdesk.escalate(message=message, reason="asked", category="human_agent")
+    return _render(MENU_REPLIES.get(key, "bot/replies/help.txt"))
 
 
 def event_reply(*, message: Message) -> str | None:
@@ -31,8 +68,7 @@ def event_reply(*, message: Message) -> str | None:
     if event == "scan":
         return _render("bot/replies/welcome_back.txt")
     if event == "click":
-        template = MENU_REPLIES.get(message.event_key)
-        return _render(template) if template else _render("bot/replies/help.txt")
+        return menu_reply(message=message)
     # unsubscribe, VIEW, LOCATION, delivery reports: nothing to say.
     return None
 
@@ -47,7 +83,7 @@ def reply_to(*, message: Message) -> str | None:
             return _render("bot/replies/voice_unrecognised.txt")
         return text_reply(message=message, text=message.recognition)
     if kind == Message.Type.IMAGE:
-        return _render("bot/replies/image_received.txt")
+        return invoice_turn.invoice_photo(message=message)
     if kind == Message.Type.EVENT:
         return event_reply(message=message)
     if kind == Message.Type.LOCATION:

@@ -103,6 +103,8 @@ class Message(models.Model):
         related_name="replies",
         verbose_name="回复的消息",
     )
+    # The intent the bot understood (nlu/intents.md id): audiences and incident detection read it.
+    intent = models.CharField("意图", max_length=40, blank=True, db_index=True)
     channel = models.CharField("渠道", max_length=20, choices=Channel.choices, blank=True)
     delivery_status = models.CharField(
         "送达状态", max_length=12, choices=Delivery.choices, blank=True, default=""
