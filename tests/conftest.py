@@ -15,6 +15,22 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    """Run Celery tasks in process, except in tests that use the real worker.
+
+    With REDIS_URL set, the app would queue tasks on the broker; unit tests want
+    the work done by the time the on-commit callbacks return, integration tests
+    (those asking for `celery_worker_process`) want the real queue.
+    """
+    from support.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = "celery_worker_process" not in request.fixturenames
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def fake_wechat(settings):
     """A local WeChat API server; outbound calls go there over real HTTP."""

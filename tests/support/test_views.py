@@ -17,8 +17,10 @@ def test_healthz_reports_each_dependency(client, settings):
     assert report["broker"] == expected
 
 
-def test_healthz_is_503_when_the_broker_is_unreachable(client, settings):
+def test_healthz_is_503_when_the_broker_is_unreachable(client, settings, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Celery prefers the CELERY_BROKER_URL environment variable over its configuration.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     from support.celery import app
 
     previous = app.conf.broker_url
