@@ -11,7 +11,31 @@ from django.urls import path
 
 from bot.nlu.context import context_clear
 from bot.nlu.models import DomainWord, FaqEntry, Intent, Keyword, ReplyTemplate, SynonymGroup
-from bot.nlu.services import nlu_reply
+from bot.nlu.services import (
+    kb_object_delete,
+    kb_object_save,
+    kb_objects_delete,
+    kb_version_bump,
+    nlu_reply,
+)
+
+
+class KbModelAdmin(admin.ModelAdmin):
+    """Admin whose every write goes through a KB service, so all processes reload the KB."""
+
+    def save_model(self, request, obj, form, change):
+        kb_object_save(obj=obj)
+
+    def delete_model(self, request, obj):
+        kb_object_delete(obj=obj)
+
+    def delete_queryset(self, request, queryset):
+        kb_objects_delete(queryset=queryset)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if any(formset.has_changed() for formset in formsets):
+            kb_version_bump()
 
 
 class KeywordInline(admin.TabularInline):
@@ -21,14 +45,14 @@ class KeywordInline(admin.TabularInline):
 
 
 @admin.register(Intent)
-class IntentAdmin(admin.ModelAdmin):
+class IntentAdmin(KbModelAdmin):
     list_display = ("id", "name", "description")
     search_fields = ("id", "name", "description")
     inlines = [KeywordInline]
 
 
 @admin.register(FaqEntry)
-class FaqEntryAdmin(admin.ModelAdmin):
+class FaqEntryAdmin(KbModelAdmin):
     list_display = ("question", "intent", "priority", "active", "updated_at")
     list_filter = ("intent", "active")
     list_editable = ("priority", "active")
@@ -80,7 +104,7 @@ class ConsoleForm(forms.Form):
 
 
 @admin.register(Keyword)
-class KeywordAdmin(admin.ModelAdmin):
+class KeywordAdmin(KbModelAdmin):
     list_display = ("word", "weight", "kind", "intent", "entry")
     list_filter = ("kind", "intent")
     list_editable = ("weight", "kind")
@@ -89,17 +113,17 @@ class KeywordAdmin(admin.ModelAdmin):
 
 
 @admin.register(SynonymGroup)
-class SynonymGroupAdmin(admin.ModelAdmin):
+class SynonymGroupAdmin(KbModelAdmin):
     list_display = ("canonical", "variants")
     search_fields = ("canonical", "variants")
 
 
 @admin.register(DomainWord)
-class DomainWordAdmin(admin.ModelAdmin):
+class DomainWordAdmin(KbModelAdmin):
     list_display = ("word", "freq")
     search_fields = ("word",)
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(admin.ModelAdmin):
+class ReplyTemplateAdmin(KbModelAdmin):
     list_display = ("key", "text")

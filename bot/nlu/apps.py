@@ -16,4 +16,3 @@ class NluConfig(AppConfig):
         segment.tokenizer()
         segment.add_words(seed_domain_words())
         normalize.warm_up()
-        from bot.nlu import signals  # noqa: F401  (connects KB-change receivers)

@@ -7,11 +7,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 from bot.nlu.normalize import normalise
 
-TTL_SECONDS = 5 * 60
+DEFAULT_TTL_SECONDS = 5 * 60
 
 # Follow-ups that only make sense with the previous topic. These are matching
 # patterns, not user-facing text.
@@ -67,7 +68,8 @@ def context_load(conversation_key: str) -> ConversationState:
 
 
 def context_save(conversation_key: str, state: ConversationState) -> None:
-    cache.set(_key(conversation_key), state.as_dict(), timeout=TTL_SECONDS)
+    ttl = getattr(settings, "NLU_CONTEXT_TTL_SECONDS", DEFAULT_TTL_SECONDS)
+    cache.set(_key(conversation_key), state.as_dict(), timeout=ttl)
 
 
 def context_clear(conversation_key: str) -> None:

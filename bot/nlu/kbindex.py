@@ -21,8 +21,11 @@ from bot.nlu.phonetic import COMMON_WORD_FREQ, HomophoneRepairer
 # matter most, character bigrams rescue segmentation differences.
 WORD_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.4
+# Weight of a feature the KB has never seen, relative to the rarest known one.
+UNSEEN_IDF_FACTOR = 0.75
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 _CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+_END = ""  # trie key marking the end of a keyword part (a real key is one character)
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,16 @@ class KbIndex:
         self.replies: dict[str, str] = {}
         self.settings: dict[str, float] = {}
         self._syn_map: dict[str, str] = {}
+        self._domain_re: re.Pattern[str] | None = None
         self._syn_re: re.Pattern[str] | None = None
         self._repairer = HomophoneRepairer((), lambda _w: True)
         self._postings: dict[str, list[tuple[int, float]]] = {}
         self._idf: dict[str, float] = {}
+        self._unseen_idf = 0.0
         self.doc_entry: list[int] = []
+        self._trie: dict[str, Any] = {}  # plain keyword parts, one character per level
+        self._by_part: dict[str, list[int]] = defaultdict(list)
+        self._regex_keywords: list[int] = []
         self.entry_required: dict[int, list[int]] = defaultdict(list)
         self.intent_required: dict[str, list[int]] = defaultdict(list)
 
@@ -167,6 +175,16 @@ class KbIndex:
             seen.add(identity)
             pos = len(self.keywords)
             self.keywords.append(kw)
+            if kw.pattern is not None:
+                self._regex_keywords.append(pos)
+            else:
+                for part in set(kw.parts):
+                    self._by_part[part].append(pos)
+                    if part[0] != "@":
+                        node = self._trie
+                        for ch in part:
+                            node = node.setdefault(ch, {})
+                        node[_END] = part
             if kw.kind == "required":
                 if kw.entry is not None:
                     self.entry_required[kw.entry].append(pos)
@@ -181,6 +199,12 @@ class KbIndex:
         for kw in self.keywords:
             words += [(p, None) for p in kw.parts if _CJK_WORD_RE.match(p)]
         segment.add_words(words)
+        domain = sorted(
+            {w for w, _ in words[: len(snapshot.get("domain_words", []))] if w} | {"票", "税"},
+            key=len,
+            reverse=True,
+        )
+        self._domain_re = re.compile("|".join(re.escape(w) for w in domain))
         vocabulary = {w for w, _ in words if _CJK_WORD_RE.match(w)}
         vocabulary.update(v for v in self._syn_map if _CJK_WORD_RE.match(v))
         return vocabulary
@@ -201,6 +225,7 @@ class KbIndex:
         for doc in docs:
             df.update(doc.keys())
         self._idf = {f: math.log(1 + (n - c + 0.5) / (c + 0.5)) for f, c in df.items()}
+        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5) * UNSEEN_IDF_FACTOR
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for d, doc in enumerate(docs):
             vec = {f: tf_w * self._idf[f] for f, tf_w in doc.items()}
@@ -208,6 +233,40 @@ class KbIndex:
             for f, v in vec.items():
                 postings[f].append((d, v / norm))
         self._postings = dict(postings)
+
+    def matching_keywords(self, text: str, markers: frozenset[str]) -> set[int]:
+        """Return the positions of keywords that match text (and its field markers).
+
+        Plain parts are found in one pass with a character trie, so the cost grows
+        with the message, not with the number of keywords; regexes run one by one.
+        """
+        present: set[str] = set(markers)
+        trie, n = self._trie, len(text)
+        for i in range(n):
+            node = trie.get(text[i])
+            j = i + 1
+            while node is not None:
+                word = node.get(_END)
+                if word is not None:
+                    present.add(word)
+                if j >= n:
+                    break
+                node = node.get(text[j])
+                j += 1
+        matched: set[int] = set()
+        for part in present:
+            for pos in self._by_part.get(part, ()):
+                if pos not in matched and all(p in present for p in self.keywords[pos].parts):
+                    matched.add(pos)
+        for pos in self._regex_keywords:
+            pattern = self.keywords[pos].pattern
+            if pattern is not None and pattern.search(text) is not None:
+                matched.add(pos)
+        return matched
+
+    def has_domain_word(self, text: str) -> bool:
+        """Return whether text names something of the invoice domain (票, 税, a domain word)."""
+        return self._domain_re is not None and self._domain_re.search(text) is not None
 
     # -- analysing ----------------------------------------------------------
     def _canonical(self, text: str) -> str:
@@ -243,14 +302,17 @@ class KbIndex:
 
     def similarities(self, features: dict[str, float]) -> dict[int, float]:
         """Return the cosine similarity per entry (best paraphrase) for query features."""
-        q = {f: w * self._idf[f] for f, w in features.items() if f in self._idf}
+        # Features the KB has never seen still count in the query's length, as
+        # the rarest kind: a message that is mostly about something else (怎么学英语)
+        # must not look like a perfect match on its one known word.
+        q = {f: w * self._idf.get(f, self._unseen_idf) for f, w in features.items()}
         norm = math.sqrt(sum(v * v for v in q.values()))
         if not norm:
             return {}
         acc: dict[int, float] = defaultdict(float)
         for f, qv in q.items():
             qv /= norm
-            for d, dv in self._postings[f]:
+            for d, dv in self._postings.get(f, ()):
                 acc[d] += qv * dv
         best: dict[int, float] = {}
         for d, s in acc.items():

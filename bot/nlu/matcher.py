@@ -25,6 +25,10 @@ DEFAULTS = {
     "priority_bonus": 0.01,
     "max_candidates": 3,
     "keyword_decay": 0.5,
+    # Without any cue of our domain (no keyword of an intent, no domain word),
+    # only a near-paraphrase may be answered or offered: generic words such as
+    # 怎么办 or 在哪 must not pull 手机没电了怎么办 into an invoice topic.
+    "no_cue_similarity": 0.5,
 }
 
 
@@ -66,11 +70,14 @@ def _decayed(weights: list[float], decay: float) -> float:
     return sum(w * decay**n for n, w in enumerate(sorted(weights, reverse=True)))
 
 
-def score_entries(index: KbIndex, analysis: Analysis) -> tuple[dict[int, float], list[str]]:
-    """Return entry scores and the keywords that matched."""
+def score_entries(
+    index: KbIndex, analysis: Analysis
+) -> tuple[dict[int, float], list[str], bool, dict[int, float]]:
+    """Return entry scores, the keywords that matched, whether any domain cue
+    occurred, and the raw similarities."""
     text = analysis.canonical
     markers = analysis.extracted.markers()
-    matched: set[int] = {i for i, kw in enumerate(index.keywords) if kw.matches(text, markers)}
+    matched = index.matching_keywords(text, markers)
     intent_pos: dict[str, list[float]] = {}
     entry_pos: dict[int, list[float]] = {}
     intent_neg: dict[str, float] = {}
@@ -119,12 +126,17 @@ def score_entries(index: KbIndex, analysis: Analysis) -> tuple[dict[int, float],
             + intent_kw.get(entry.intent, 0.0)
             + prio_w * entry.priority
         )
-    return scores, sorted(index.keywords[i].word for i in matched)
+    cue = index.has_domain_word(text) or any(
+        kw.kind != "negative"
+        and (kw.intent if kw.entry is None else index.entries[kw.entry].intent) != OOS
+        for kw in (index.keywords[i] for i in matched)
+    )
+    return scores, sorted(index.keywords[i].word for i in matched), cue, sims
 
 
 def classify_analysis(index: KbIndex, analysis: Analysis) -> Classification:
     """Decide on an already analysed message."""
-    scores, matched = score_entries(index, analysis)
+    scores, matched, cue, sims = score_entries(index, analysis)
     best_per_intent: dict[str, tuple[float, int]] = {}
     for e, s in scores.items():
         intent = index.entries[e].intent
@@ -142,6 +154,8 @@ def classify_analysis(index: KbIndex, analysis: Analysis) -> Classification:
     top = candidates[0]
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     if top.intent == OOS or top.score < _setting(index, "clarify_threshold"):
+        action = OUT_OF_SCOPE
+    elif not cue and max(sims.values(), default=0.0) < _setting(index, "no_cue_similarity"):
         action = OUT_OF_SCOPE
     elif top.score >= _setting(index, "answer_threshold") and top.score - runner_up >= _setting(
         index, "margin"

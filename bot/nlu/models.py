@@ -160,6 +160,9 @@ class ReplyTemplate(models.Model):
         STILL_UNSOLVED = "still_unsolved", "追问仍未解决"
         VOICE_UNRECOGNISED = "voice_unrecognised", "语音未识别"
         EMPTY = "empty", "空消息"
+        OPTIONS = "options", "快捷回复提示（{options} 处列出选项）"
+        HUMAN_LABEL = "human_label", "“转人工”选项的文字"
+        STILL_UNSOLVED_OPTIONS = "still_unsolved_options", "追问仍未解决时的选项（每行一个）"
 
     key = models.CharField("用途", max_length=30, choices=Key.choices, unique=True)
     text = models.TextField("回复内容", validators=[MaxLengthValidator(ANSWER_MAX_CHARS)])

@@ -31,6 +31,15 @@ _WECHAT_STICKER_RE = re.compile(r"\[[\u4e00-\u9fffa-z]{1,6}\]")
 # Interjections that carry no meaning wherever they stand.
 _FILLER_RE = re.compile(r"嗯+|呃+|唔+|哈哈+|呵呵+|hhh+|emmm*|额额+")
 _SPACE_RE = re.compile(r"\s+")
+# A short reply that is mostly a thumbs-up is an acknowledgement; folded hands alone
+# are thanks, next to words only politeness (您好🙏). Matching vocabulary, not replies.
+_ACK_EMOJI = {"\U0001f44d": "好的", "\U0001f44c": "好的"}  # thumbs up, OK hand
+_THANKS_EMOJI = {"\U0001f64f": "谢谢", "\U0001f91d": "谢谢"}  # folded hands, handshake
+ACK_MAX_CHARS = 4
+# Characters typed one at a time with spaces between them: 转 人 工.
+_SPACED_CJK_RE = re.compile(
+    r"(?<![\u4e00-\u9fff])(?:[\u4e00-\u9fff] ){2,}[\u4e00-\u9fff](?![\u4e00-\u9fff])"
+)
 _REPEAT_PUNCT_RE = re.compile(r"([,.!?;:~。、…-])\1+")
 
 
@@ -76,10 +85,17 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_char_table()).lower()
     text = _WECHAT_STICKER_RE.sub(" ", text)
+    acks = [word for emoji, word in _ACK_EMOJI.items() if emoji in text]
+    thanks = [word for emoji, word in _THANKS_EMOJI.items() if emoji in text]
     text = _EMOJI_RE.sub(" ", text)
     text = _FILLER_RE.sub(" ", text)
     text = _REPEAT_PUNCT_RE.sub(r"\1", text)
     text = _SPACE_RE.sub(" ", text).strip()
+    text = _SPACED_CJK_RE.sub(lambda m: m.group(0).replace(" ", ""), text)
+    if acks and len(text) <= ACK_MAX_CHARS:
+        text = " ".join([text, *dict.fromkeys(acks)]).strip()
+    if thanks and not text:
+        text = thanks[0]
     if len(text) > MAX_CHARS:
         text = text[:HEAD_CHARS] + " " + text[-(MAX_CHARS - HEAD_CHARS) :]
     return text

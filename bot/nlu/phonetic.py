@@ -17,6 +17,9 @@ _pinyin_cache: dict[str, str] = {}
 # A run found in jieba's dictionary at least this often is a real word, not a typo.
 COMMON_WORD_FREQ = 20
 MAX_WINDOW = 4
+# A run starting with one of these is a function word plus the next word (结果是空的:
+# 是空 is not a typo of 失控); an input method does not put them in a typo.
+FUNCTION_CHARS = frozenset("是的了不也都就还又和与而我你他她它这那吗呢吧啊")
 
 
 def _toneless(syllable: str) -> str:
@@ -89,6 +92,8 @@ class HomophoneRepairer:
                     original = text[i : i + k]
                     if original != word:
                         if original in self._vocab or self._is_common(original):
+                            continue
+                        if original[0] in FUNCTION_CHARS:
                             continue
                         if protected is None:
                             protected = self._protected(text)

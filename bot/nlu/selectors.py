@@ -55,10 +55,18 @@ def kb_snapshot() -> dict[str, Any]:
     }
 
 
+# Keywords this long are phrases, which could be a copied message; shorter ones are words.
+PHRASE_KEYWORD_CHARS = 6
+
+
 def kb_texts() -> list[str]:
-    """Return every example and answer text in the KB (for the dev-set leak check)."""
+    """Return the KB's example and answer texts and phrase keywords (for the leak check)."""
     texts: list[str] = []
     for e in FaqEntry.objects.all():
-        texts += [e.question, e.answer, *e.paraphrase_list, *e.quick_reply_list]
-    texts += list(Keyword.objects.values_list("word", flat=True))
+        texts += [e.question, e.answer, *e.paraphrase_list]
+    texts += [
+        w
+        for w in Keyword.objects.values_list("word", flat=True)
+        if len(w) >= PHRASE_KEYWORD_CHARS and not w.startswith("re:")
+    ]
     return texts

@@ -117,3 +117,67 @@ def test_bad_input_never_raises(seed_index, text):
     c = classify_with(seed_index, text)
     assert c.intent in {"oos", *(e.intent for e in seed_index.entries)}
     assert c.action in {"answer", "clarify", "oos"}
+
+
+def test_generic_words_alone_are_out_of_scope():
+    kb = _tiny_kb()
+    # Shares only 怎么办 with an entry: no cue of the domain, so no clarification either.
+    c = classify_with(kb, "手机没电了怎么办")
+    assert (c.intent, c.action) == ("oos", "oos")
+    assert c.candidates  # it did score, the no-cue rule decided
+    relaxed = _tiny_kb(no_cue_similarity=0.0, clarify_threshold=0.1)
+    assert classify_with(relaxed, "手机没电了怎么办").action == "clarify"
+
+
+def test_unknown_words_dilute_similarity():
+    kb = _tiny_kb()
+    short = kb.similarities(kb.analyse("发票被作废了").features)
+    padded = kb.similarities(kb.analyse("发票被作废了 周末去哪里爬山露营烧烤").features)
+    assert padded[1] < short[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("invoice 查不到", "invoice_not_found"),  # English mixed in
+        ("发票代码那栏要不要填 号码是２４１１７０００００２１２３４１２３４", "digital_invoice"),
+        ("号码12345678 代码011001900211 查询结果显示无记录", "invoice_not_found"),
+        ("今早开的票现在查验说没有", "sync_delay"),
+        ("报销平台上传pdf一直识别失败", "reimbursement_import"),
+        ("电子的开不出来 可以给纸的吗", "paper_alternative"),
+        ("北京到上海的高铁票多少钱", "oos"),
+        ("怎么学英语", "oos"),
+        ("查验结果显示不一至", "info_mismatch"),
+    ],
+)
+def test_seed_kb_general_robustness(seed_index, text, intent):
+    assert classify_with(seed_index, text).intent == intent
+
+
+def test_keyword_trie_finds_the_same_keywords_as_a_scan(seed_index):
+    texts = [
+        "刚开的发票查不到",
+        "查不到查不",
+        "发票代码011001900211 号码12345678",
+        "数电票20位",
+        "ａｂｃ",
+    ]
+    for text in texts:
+        a = seed_index.analyse(text)
+        markers = a.extracted.markers()
+        scan = {i for i, kw in enumerate(seed_index.keywords) if kw.matches(a.canonical, markers)}
+        assert seed_index.matching_keywords(a.canonical, markers) == scan
+        assert scan or text == "ａｂｃ"
+
+
+def test_multi_part_keywords_need_every_part():
+    kb = KbIndex.build(
+        {
+            "intents": [{"id": "a", "name": "a", "description": ""}],
+            "entries": [{"key": "a1", "intent": "a", "question": "问题", "answer": "A"}],
+            "keywords": [{"word": "刚+开票", "weight": 1.0, "kind": "boost", "intent": "a"}],
+        }
+    )
+    assert kb.matching_keywords("刚刚开票了", frozenset()) == {0}
+    assert kb.matching_keywords("刚刚开了", frozenset()) == set()
+    assert kb.matching_keywords("开票", frozenset()) == set()

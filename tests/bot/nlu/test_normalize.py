@@ -49,3 +49,20 @@ def test_extract_leaves_short_numbers_alone():
     got = extract(normalise("系统报错502"))
     assert got.entities == ()
     assert got.text == "系统报错502"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("👍", "好的"),
+        ("收到👌", "收到 好的"),
+        ("🙏🙏", "谢谢"),
+        ("您好🙏", "您好"),  # politeness, not thanks
+        ("转 人 工", "转人工"),  # typed one character at a time
+        ("发票 查不到 怎么办", "发票 查不到 怎么办"),  # spaces between words stay
+        # In a real question the emoji is only decoration.
+        ("发票查不到怎么办🙏", "发票查不到怎么办"),
+    ],
+)
+def test_acknowledging_emoji_keep_their_meaning_in_short_replies(raw, expected):
+    assert normalise(raw) == expected

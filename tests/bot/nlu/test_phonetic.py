@@ -30,3 +30,9 @@ def test_does_not_rewrite_real_words_or_cut_through_them():
 
 def test_empty_vocabulary_is_a_no_op():
     assert _repairer().repair("发漂") == "发漂"
+
+
+def test_function_word_plus_next_character_is_not_a_typo():
+    r = _repairer("失控", "发票")
+    assert r.repair("查询结果是空的") == "查询结果是空的"
+    assert r.repair("发票失空了") == "发票失控了"

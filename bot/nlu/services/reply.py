@@ -1,16 +1,13 @@
-"""The NLU entry point for dialog, and the writes that change the knowledge base."""
+"""The NLU entry point for dialog: understand one message and choose the reply."""
 
 from __future__ import annotations
 
-import uuid
+import re
 from dataclasses import dataclass
-from typing import Any
-
-from django.db import transaction
 
 from bot.nlu import context as ctx
 from bot.nlu.kbindex import Analysis, Entry, KbIndex
-from bot.nlu.loader import current_index, set_kb_version
+from bot.nlu.loader import current_index
 from bot.nlu.matcher import (
     ANSWER,
     CLARIFY,
@@ -20,26 +17,19 @@ from bot.nlu.matcher import (
     classify_analysis,
     classify_with,
 )
-from bot.nlu.models import FaqEntry, Keyword
+from bot.nlu.models import split_lines
+from bot.nlu.seed import load_seed
 
 OFFER_HUMAN = "offer_human"
-HUMAN_LABEL = "转人工"
+EMPTY = "empty"
 MISSES_BEFORE_HUMAN = 2
 # Intents that end or do not open a topic: context must not continue them.
 NO_TOPIC_INTENTS = frozenset({"greeting", "thanks_bye", OOS})
 # Short messages are the ones that may lean on the previous topic.
 FOLLOW_UP_MAX_CHARS = 12
 
-_FALLBACK_REPLIES = {
-    # Used only if an operator deletes a template; the seeded texts live in the KB.
-    "oos": "抱歉，这个问题我暂时帮不上忙，我可以帮您处理发票相关的问题。",
-    "offer_human": "抱歉，我没能理解您的问题，回复“转人工”可以联系人工客服。",
-    "clarify": "您是想问以下哪个问题吗？\n{options}",
-    "still_unsolved": "还是不行的话，请把发票信息发给我再查一次，或回复“转人工”。",
-    "voice_unrecognised": "抱歉，没有听清您的语音，请用文字描述一下您的问题。",
-    "empty": "您好，请用文字描述一下发票遇到的问题。",
-    "options": "您可以回复序号：{options}",
-}
+# A message with none of these (only emoji, punctuation, control characters) says nothing.
+_MEANINGFUL_RE = re.compile(r"[0-9a-z\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -47,43 +37,9 @@ class NluReply:
     text: str  # the Chinese reply to send
     intent: str  # final intent id (catalogue id), "oos" when none
     score: float
-    action: str  # "answer" | "clarify" | "oos" | "offer_human"
+    action: str  # "answer" | "clarify" | "oos" | "offer_human" | "empty" (no words at all)
     quick_replies: list[str]
     candidates: list[tuple[str, float]]
-
-
-def kb_version_bump() -> None:
-    """Make every process recompile the KB: now, and again once the edit commits."""
-    set_kb_version(uuid.uuid4().hex)
-    # The second bump stops another process from caching a rebuild that read
-    # the database before this transaction committed.
-    transaction.on_commit(lambda: set_kb_version(uuid.uuid4().hex))
-
-
-@transaction.atomic
-def faq_entry_update(*, entry: FaqEntry, **fields: Any) -> FaqEntry:
-    """Change fields of an FAQ entry, validated, and republish the KB."""
-    for name, value in fields.items():
-        setattr(entry, name, value)
-    entry.full_clean()
-    entry.save(update_fields=[*fields, "updated_at"])
-    return entry
-
-
-@transaction.atomic
-def keyword_create(
-    *,
-    word: str,
-    weight: float = 0.5,
-    kind: str = Keyword.Kind.BOOST,
-    intent_id: str | None = None,
-    entry: FaqEntry | None = None,
-) -> Keyword:
-    """Add a keyword to an intent or an entry and republish the KB."""
-    keyword = Keyword(word=word, weight=weight, kind=kind, intent_id=intent_id, entry=entry)
-    keyword.full_clean()
-    keyword.save()
-    return keyword
 
 
 def nlu_fixed_reply(*, key: str) -> str:
@@ -92,14 +48,22 @@ def nlu_fixed_reply(*, key: str) -> str:
 
 
 def _reply(index: KbIndex, key: str) -> str:
-    return index.replies.get(key) or _FALLBACK_REPLIES[key]
+    # An operator may blank or delete a system reply: fall back to the seed's text.
+    return index.replies.get(key) or load_seed()["replies"][key]
+
+
+def _fill(template: str, options: str) -> str:
+    # Not str.format: a reply edited in admin may hold stray braces.
+    if "{options}" in template:
+        return template.replace("{options}", options)
+    return f"{template}\n{options}"
 
 
 def _with_options(index: KbIndex, text: str, labels: list[str]) -> str:
     if not labels:
         return text
     listed = "　".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
-    return text + "\n" + _reply(index, "options").format(options=listed)
+    return text + "\n" + _fill(_reply(index, "options"), listed)
 
 
 def _entry(index: KbIndex, key: str | None) -> Entry | None:
@@ -128,7 +92,7 @@ def _clarify(index: KbIndex, c: Classification) -> tuple[NluReply, list[ctx.Opti
     labels = [cand.entry.question for cand in picks]
     listed = "\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
     reply = NluReply(
-        text=_reply(index, "clarify").format(options=listed),
+        text=_fill(_reply(index, "clarify"), listed),
         intent=c.intent,
         score=c.score,
         action=CLARIFY,
@@ -142,7 +106,7 @@ def _out_of_scope(
     index: KbIndex, c: Classification, misses: int
 ) -> tuple[NluReply, list[ctx.Option]]:
     if misses >= MISSES_BEFORE_HUMAN:
-        labels = [HUMAN_LABEL]
+        labels = [_reply(index, "human_label")]
         text, action = _reply(index, "offer_human"), OFFER_HUMAN
     elif c.entry is not None and c.entry.intent == OOS:
         labels = list(c.entry.quick_replies)
@@ -182,16 +146,15 @@ def _resolve(
             return None, topic, state.topic_text
 
     alone = classify_analysis(index, analysis)
-    if (
+    # A short message may lean on the topic ("是专票"), unless it clearly is
+    # something else: a greeting, thanks, a request for a person, or chit-chat.
+    leans_on_topic = (
         topic is not None
         and len(norm) <= FOLLOW_UP_MAX_CHARS
-        and alone.intent
-        not in (
-            "greeting",
-            "thanks_bye",
-            "human_agent",
-        )
-    ):
+        and alone.intent not in ("greeting", "thanks_bye", "human_agent")
+        and not (alone.candidates and alone.candidates[0].intent == OOS)
+    )
+    if leans_on_topic:
         joined = classify_with(index, f"{state.topic_text} {text}")
         if joined.action == ANSWER and (joined.intent == state.intent or alone.action != ANSWER):
             return joined, joined.entry, f"{state.topic_text} {text}"
@@ -204,13 +167,14 @@ def nlu_reply(*, conversation_key: str, text: str) -> NluReply:
     state = ctx.context_load(conversation_key)
     text = text if isinstance(text, str) else ""
     analysis = index.analyse(text)
-    if not analysis.canonical.strip(" ,.!?~") and not analysis.extracted.entities:
-        reply = NluReply(_reply(index, "empty"), OOS, 0.0, OUT_OF_SCOPE, [], [])
+    if not _MEANINGFUL_RE.search(analysis.normalised):
+        # Not a miss: nothing was said, so nothing was misunderstood.
+        reply = NluReply(_reply(index, "empty"), OOS, 0.0, EMPTY, [], [])
         return reply
 
     c, entry, topic_text = _resolve(index, state, text, analysis)
     if c is None and entry is None:
-        labels = ["发送发票信息", HUMAN_LABEL]
+        labels = split_lines(_reply(index, "still_unsolved_options"))
         reply = NluReply(
             text=_with_options(index, _reply(index, "still_unsolved"), labels),
             intent=state.intent or OOS,
