@@ -40,7 +40,7 @@ def messages() -> list[str]:
     from bot.nlu.evaluation import read_tsv
 
     files = [
-        ROOT.parent / "shared" / "nlu" / "dev.tsv",
+        ROOT / "tests" / "bot" / "nlu" / "data" / "dev.tsv",
         ROOT / "tests" / "bot" / "nlu" / "heldout.tsv",
         ROOT / "tests" / "bot" / "nlu" / "user_style.tsv",
         ROOT / "tests" / "bot" / "nlu" / "blind_heldout.tsv",

@@ -11,7 +11,8 @@ from bot.nlu.normalize import normalise
 from bot.nlu.selectors import kb_texts
 
 HERE = Path(__file__).parent
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "nlu"
+# Copies of ../shared/nlu (the intent contract and the labelled dev set).
+SHARED = Path(__file__).resolve().parent / "data"
 EVAL_FILES = [
     SHARED / "dev.tsv",
     HERE / "heldout.tsv",

@@ -68,7 +68,7 @@ def test_nlu_eval_prints_the_figures_and_the_mistakes(tmp_path):
 def test_nlu_eval_reaches_the_targets_on_dev_tsv():
     from pathlib import Path
 
-    dev = Path(__file__).resolve().parents[5] / "shared" / "nlu" / "dev.tsv"
+    dev = Path(__file__).resolve().parents[1] / "data" / "dev.tsv"
     out = io.StringIO()
     call_command("nlu_eval", str(dev), stdout=out)
     figures = dict(line.split(":", 1) for line in out.getvalue().splitlines()[:5] if ":" in line)
