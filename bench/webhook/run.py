@@ -1,95 +1,44 @@
 """Load `/wechat/` with signed text messages and compare it with a bare WeRoBot bot.
 
 Both apps run under the same gunicorn configuration and get the same wrk load
-(`wechat.lua`: every request a new MsgId and FromUserName). Ours runs on
-PostgreSQL + Redis and persists every message; afterwards the inbound Message
-rows of the run are counted and compared with the 200 answers wrk saw.
+(`wechat.lua`: every request a new MsgId and FromUserName, realistic Chinese
+questions). Ours runs on PostgreSQL + Redis and persists every message; afterwards
+the messages wrk saw answered are checked against the inbound rows of the run.
 
-    .venv/bin/python bench/webhook/run.py [--duration 20] [--connections 16] [--config 4 2x4]
+    .venv/bin/python bench/webhook/run.py [--duration 20] [--connections 16]
+        [--config 4 2x4] [--repeat 3] [--fresh-db]
 
 Needs wrk on PATH, PostgreSQL and Redis on loopback. Every process it starts is
-stopped on exit, on failure and on Ctrl-C.
+stopped on exit, on failure and on Ctrl-C. Exit status 0 only when every run meets
+the target (ratio >= 0.5, p99 < 100 ms, every answer persisted, no errors).
 """
 
 import argparse
 import atexit
-import contextlib
-import hashlib
-import http.client
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # a sibling module: bench/ is not a package
+
+HERE = harness.HERE
 ROOT = HERE.parents[1]
 VENV_BIN = Path(sys.executable).parent
-LUA = HERE / "wechat.lua"
 
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.5
-
-_children: list[subprocess.Popen] = []
-
-
-# --- processes -------------------------------------------------------------------------
-
-
-def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """Stop a child and its process group: TERM (gunicorn finishes in-flight work), then KILL."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    else:
-        # The leader is gone; make sure no worker of its group outlived it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    if proc in _children:
-        _children.remove(proc)
-
-
-def _stop_all() -> None:
-    for proc in list(_children):
-        _stop(proc, grace=5.0)
-
-
-def _on_signal(signum, _frame) -> None:
-    _stop_all()
-    sys.exit(128 + signum)
-
-
-def _spawn(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    _children.append(proc)
-    return proc
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# --- configuration ---------------------------------------------------------------------
+MAX_SIGNED_SECONDS = 280  # our webhook refuses timestamps more than 5 minutes old
 
 
 @dataclass(frozen=True)
@@ -110,6 +59,10 @@ class ServerConfig:
             return f"sync -w {self.workers}"
         return f"gthread -w {self.workers} --threads {self.threads}"
 
+    @property
+    def slug(self) -> str:
+        return f"{self.workers}x{self.threads}"
+
     def gunicorn_args(self) -> list[str]:
         args = ["-w", str(self.workers)]
         if self.threads > 1:
@@ -125,6 +78,17 @@ class App:
     ready_path: str  # any HTTP answer on it means the workers are up
 
 
+@dataclass
+class Result:
+    app: str
+    config: ServerConfig
+    load: harness.Load
+    app_cpu_ms: float  # gunicorn workers' CPU per answered request
+    db_cpu_ms: float  # PostgreSQL backends' CPU per answered request (ours only)
+    persistence: harness.Persistence | None = None
+    dialog_failures: int = 0  # "dialog failed" in the server log: the user got an apology
+
+
 def _environment(args: argparse.Namespace, token: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -136,21 +100,25 @@ def _environment(args: argparse.Namespace, token: str) -> dict[str, str]:
         DJANGO_LOG_LEVEL="WARNING",
         DATABASE_URL=f"{args.pg}/{args.db}",
         REDIS_URL=args.redis,
+        CELERY_BROKER_URL=args.broker,
         WECHAT_TOKEN=token,
         WECHAT_APP_ID="wx0000000000benchmark",
         WECHAT_ENCODING_AES_KEY="",
         WECHAT_APP_SECRET="",
         PYTHONUNBUFFERED="1",
+        PYTHONWARNINGS="ignore",
     )
     return env
 
 
-def _database_prepare(args: argparse.Namespace, env: dict[str, str], logs: Path) -> None:
+def _database_prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
     with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        if args.fresh_db:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{args.db}"')
-    with (logs / "migrate.log").open("wb") as out:
+    with (args.logs / "migrate.log").open("wb") as out:
         subprocess.run(
             [str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput"],
             cwd=ROOT,
@@ -158,154 +126,36 @@ def _database_prepare(args: argparse.Namespace, env: dict[str, str], logs: Path)
             stdout=out,
             stderr=subprocess.STDOUT,
             check=True,
-            timeout=300,
+            timeout=600,
         )
 
 
-def _persisted(args: argparse.Namespace, tag: str) -> int:
-    """Inbound Message rows of one wrk run (its MsgIds all start with the run's tag)."""
-    with psycopg.connect(f"{args.pg}/{args.db}") as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM wechat_message WHERE direction = 'in' AND wechat_msg_id LIKE %s",
-            [tag + "%"],
-        ).fetchone()
-    return row[0]
-
-
-# --- one server, one load ----------------------------------------------------------------
-
-
-def _signature(token: str, timestamp: str, nonce: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
-
-
-def _wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            conn.getresponse().read()
-            conn.close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} not ready after {timeout:.0f} s")
-
-
-def _probe(port: int, query: str, tag: str) -> str:
-    """Send one message the way wechat.lua does; return the reply, raise if it is not XML."""
-    openid = f"obench{tag}probe"
-    body = (
-        f"<xml><ToUserName><![CDATA[gh_fapiao_desk]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[帮助]]></Content><MsgId>{tag}0</MsgId></xml>"
-    ).encode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("POST", query + openid, body=body, headers={"Content-Type": "text/xml"})
-    response = conn.getresponse()
-    reply = response.read().decode("utf-8", errors="replace")
-    conn.close()
-    if response.status != 200 or "<Content>" not in reply:
-        raise RuntimeError(f"probe got {response.status}: {reply[:300]!r}")
-    return reply
-
-
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    if not match:
-        raise ValueError(f"cannot read wrk latency {text!r}")
-    return float(match.group(1)) * _UNIT_MS[match.group(2)]
-
-
-@dataclass
-class Load:
-    rps: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    requests: int
-    non2xx: int
-    socket_errors: int
-    raw: str = field(repr=False)
-
-    @property
-    def ok(self) -> int:
-        return self.requests - self.non2xx
-
-
-def _parse_wrk(output: str) -> Load:
-    """Read Requests/sec and the --latency distribution, plus the counts from done()."""
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    dist = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", output, re.MULTILINE))
-    summary = re.search(r"^WRK_JSON (.*)$", output, re.MULTILINE)
-    if not (rps and summary and {"50", "90", "99"} <= dist.keys()):
-        raise RuntimeError(f"cannot parse wrk output:\n{output}")
-    counts = json.loads(summary.group(1))
-    return Load(
-        rps=float(rps.group(1)),
-        p50_ms=_ms(dist["50"]),
-        p90_ms=_ms(dist["90"]),
-        p99_ms=_ms(dist["99"]),
-        requests=counts["requests"],
-        non2xx=counts["non2xx"],
-        socket_errors=sum(counts[k] for k in ("connect", "read", "write", "timeout")),
-        raw=output,
+def _round_trips(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
+    """SQL statements and cache commands of one message (roundtrips.py), machine-independent."""
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), str(HERE / "roundtrips.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
-
-
-def _wrk(args: argparse.Namespace, port: int, auth: list[str], tag: str, seconds: int) -> Load:
-    cmd = [
-        "wrk",
-        "-t",
-        str(args.wrk_threads),
-        "-c",
-        str(args.connections),
-        "-d",
-        f"{seconds}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        str(LUA),
-        f"http://127.0.0.1:{port}/wechat/",
-        "--",
-        *auth,
-        tag,
+    (args.logs / "roundtrips.txt").write_text(done.stdout + done.stderr)
+    prefix = "ROUNDTRIPS "
+    return [
+        json.loads(line[len(prefix) :])
+        for line in done.stdout.splitlines()
+        if line.startswith(prefix)
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    return _parse_wrk(done.stdout)
-
-
-@dataclass
-class Result:
-    app: str
-    config: ServerConfig
-    load: Load
-    persisted: int | None = None
-
-
-def _tag() -> str:
-    """Digits unique to one wrk run; prefix of its MsgIds (18 digits in all, an int64)."""
-    time.sleep(0.11)  # consecutive runs must not share a decisecond
-    return "1" + f"{time.time_ns() // 10**8 % 10**7:07d}"
 
 
 def _bench_one(
-    args: argparse.Namespace,
-    app: App,
-    config: ServerConfig,
-    env: dict[str, str],
-    logs: Path,
+    args: argparse.Namespace, app: App, config: ServerConfig, env: dict[str, str], run: int
 ) -> Result:
-    port = _free_port()
-    log = logs / f"{app.name}-{config.workers}x{config.threads}.log"
+    """Start gunicorn for one app, probe, warm up, measure, stop; then check the rows."""
+    port = harness.free_port()
+    name = f"{app.name}-{config.slug}-{run}"
     cmd = [
         str(VENV_BIN / "gunicorn"),
         app.wsgi,
@@ -321,122 +171,195 @@ def _bench_one(
         "--log-level",
         "warning",
     ]
-    server = _spawn(cmd, env=env, cwd=app.cwd, log=log)
+    dsn = f"{args.pg}/{args.db}"
+    answers = args.logs / "answers"
+    answers.mkdir(exist_ok=True)
+    server = harness.spawn(cmd, env=env, cwd=app.cwd, log=args.logs / f"{name}.log")
     try:
-        _wait_ready(port, app.ready_path, server)
+        harness.wait_ready(port, app.ready_path, server)
         timestamp = str(int(time.time()))
         nonce = secrets.token_hex(5)
-        auth = [_signature(env["WECHAT_TOKEN"], timestamp, nonce), timestamp, nonce]
+        auth = [harness.signature(env["WECHAT_TOKEN"], timestamp, nonce), timestamp, nonce]
         query = f"/wechat/?signature={auth[0]}&timestamp={timestamp}&nonce={nonce}&openid="
-        _probe(port, query, _tag())
+        harness.probe(port, query, harness.new_tag())
+        wrk = dict(
+            port=port,
+            auth=auth,
+            connections=args.connections,
+            threads=args.wrk_threads,
+            answers_dir=answers,
+        )
         if args.warmup:
-            _wrk(args, port, auth, _tag(), args.warmup)
-        tag = _tag()
-        load = _wrk(args, port, auth, tag, args.duration)
-        (logs / f"wrk-{app.name}-{config.workers}x{config.threads}.txt").write_text(load.raw)
+            harness.run_wrk(tag=harness.new_tag(), seconds=args.warmup, **wrk)
+        tag = harness.new_tag()
+        workers = harness.worker_pids(server.pid)
+        backends = harness.backend_pids(dsn) if app.name == "ours" else []
+        app_before, db_before = harness.CpuSample.of(workers), harness.CpuSample.of(backends)
+        load = harness.run_wrk(tag=tag, seconds=args.duration, **wrk)
+        workers = harness.worker_pids(server.pid)
+        backends = harness.backend_pids(dsn) if app.name == "ours" else []
+        app_cpu = harness.CpuSample.of(workers).since(app_before)
+        db_cpu = harness.CpuSample.of(backends).since(db_before)
+        (args.logs / f"wrk-{name}.txt").write_text(load.raw)
     finally:
         # Graceful stop: requests still in flight when wrk quit finish before we count.
-        _stop(server)
-    result = Result(app=app.name, config=config, load=load)
+        harness.stop(server)
+    answered = max(load.ok, 1)
+    result = Result(
+        app=app.name,
+        config=config,
+        load=load,
+        app_cpu_ms=app_cpu * 1000 / answered,
+        db_cpu_ms=db_cpu * 1000 / answered,
+    )
     if app.name == "ours":
-        result.persisted = _persisted(args, tag)
+        result.persistence = harness.persistence_check(dsn, answers, tag)
+        log = (args.logs / f"{name}.log").read_text(errors="replace")
+        result.dialog_failures = log.count("dialog failed for message")
     return result
 
 
-# --- report ----------------------------------------------------------------------------
+def _meets(ours: Result, base: Result) -> bool:
+    ld, kept = ours.load, ours.persistence
+    return (
+        ld.rps / base.load.rps >= TARGET_RATIO
+        and ld.p99_ms < TARGET_P99_MS
+        and kept is not None
+        and kept.every_answer_persisted
+        and ld.non2xx == 0
+        and ld.socket_errors == 0
+        and ld.other_replies == 0
+        and ours.dialog_failures == 0
+    )
 
 
-def _report(pairs: list[tuple[Result, Result]], args: argparse.Namespace) -> bool:
+def _report(
+    pairs: list[tuple[int, Result, Result]], trips: list[dict], args: argparse.Namespace
+) -> bool:
+    load1, load5, _ = os.getloadavg()
     print()
+    for case in trips:
+        sql = ", ".join(f"{n} {kind}" for kind, n in case["sql_kinds"].items())
+        cache = ", ".join(f"{n} {kind}" for kind, n in case["cache_kinds"].items())
+        print(
+            f"ours, one message from a {case['case']}: {case['sql']} SQL round trips ({sql}) "
+            f"+ 1 connection health check under gunicorn; {case['cache']} cache commands ({cache})"
+        )
     print(
         f"wrk: {args.connections} connections, {args.wrk_threads} thread(s), "
-        f"{args.duration} s measured after {args.warmup} s warm-up; {os.cpu_count()} CPUs"
+        f"{args.duration} s measured after {args.warmup} s warm-up; {os.cpu_count()} CPUs, "
+        f"load average now {load1:.1f} (1 min) {load5:.1f} (5 min)"
     )
     header = (
-        f"{'gunicorn':<26} {'app':<8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'sock err':>8}"
+        f"{'run':<4} {'gunicorn':<24} {'app':<8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'errors':>6} {'cpu ms/req app':>14} {'db':>5}"
     )
     print(header)
     print("-" * len(header))
     all_good = True
-    for ours, base in pairs:
+    for run, ours, base in pairs:
         for res in (ours, base):
             ld = res.load
+            errors = ld.non2xx + ld.socket_errors + ld.other_replies + res.dialog_failures
+            db = f"{res.db_cpu_ms:5.2f}" if res.app == "ours" else f"{'-':>5}"
             print(
-                f"{res.config.label:<26} {res.app:<8} {ld.rps:>8.1f} {ld.p50_ms:>8.2f} "
-                f"{ld.p90_ms:>8.2f} {ld.p99_ms:>8.2f} {ld.non2xx:>8} {ld.socket_errors:>8}"
+                f"{run:<4} {res.config.label:<24} {res.app:<8} {ld.rps:>8.1f} {ld.p50_ms:>7.1f} "
+                f"{ld.p90_ms:>7.1f} {ld.p99_ms:>7.1f} {ld.max_ms:>7.0f} {errors:>6} "
+                f"{res.app_cpu_ms:>14.2f} {db}"
             )
         ratio = ours.load.rps / base.load.rps if base.load.rps else 0.0
-        persisted_all = ours.persisted is not None and ours.persisted >= ours.load.ok
-        in_flight = (ours.persisted or 0) - ours.load.ok
-        meets = (
-            ratio >= TARGET_RATIO
-            and ours.load.p99_ms < TARGET_P99_MS
-            and persisted_all
-            and ours.load.non2xx == 0
-            and ours.load.socket_errors == 0
-        )
+        cost_ratio = base.app_cpu_ms / (ours.app_cpu_ms + ours.db_cpu_ms)
+        kept = ours.persistence
+        meets = _meets(ours, base)
         all_good &= meets
+        pad = " " * 30
         print(
-            f"{'':<26} ratio ours/WeRoBot = {ratio:.2f} (target >= {TARGET_RATIO}); "
-            f"ours p99 {ours.load.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f})"
+            f"{pad}ratio ours/WeRoBot {ratio:.2f} (target >= {TARGET_RATIO}); "
+            f"ours p99 {ours.load.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); "
+            f"CPU-cost ratio {cost_ratio:.2f}"
         )
+        assert kept is not None
         print(
-            f"{'':<26} persisted: {ours.persisted} inbound rows for {ours.load.ok} 200 answers"
-            f" -> {'every 200 persisted' if persisted_all else 'MISSING ROWS'}"
-            f" (+{max(in_flight, 0)} answered after wrk stopped);"
-            f" {'MEETS' if meets else 'MISSES'} the target"
+            f"{pad}persisted: {kept.rows} inbound rows, {kept.replies} stored replies; "
+            f"{kept.answered} text answers seen by wrk, {kept.missing} of them without a row"
+            f" ({'every answer persisted' if kept.every_answer_persisted else 'MISSING ROWS'});"
+            f" {kept.unanswered_rows} rows for requests in flight when wrk stopped"
         )
+        print(f"{pad}{'MEETS' if meets else 'MISSES'} the target")
         print("-" * len(header))
+    if len(pairs) > 1:
+        ratios = [o.load.rps / b.load.rps for _, o, b in pairs]
+        p99s = [o.load.p99_ms for _, o, _ in pairs]
+        print(
+            f"over {len(pairs)} runs: ratio median {statistics.median(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f}); ours p99 median "
+            f"{statistics.median(p99s):.1f} ms (min {min(p99s):.1f}, max {max(p99s):.1f})"
+        )
     return all_good
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=20, help="measured seconds per server")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per server")
+    parser.add_argument("--warmup", type=int, default=5, help="warm-up seconds per server")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
     parser.add_argument(
         "--config",
         nargs="+",
-        default=["4"],
-        help="gunicorn configs: WORKERS (sync) or WORKERSxTHREADS (gthread)",
+        default=["2x4"],
+        help="gunicorn configs: WORKERS (sync) or WORKERSxTHREADS (gthread); default 2x4",
     )
-    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--db", default="fapiao_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
-    parser.add_argument("--logs", type=Path, default=HERE / "logs")
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeat", type=int, default=1, help="run every config this often")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server")
+    parser.add_argument("--db", default="fapiao_bench", help="bench database (created)")
+    parser.add_argument("--fresh-db", action="store_true", help="drop the database first")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="cache")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="Celery broker")
+    parser.add_argument("--logs", type=Path, default=HERE / "logs", help="wrk output, logs")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         parser.error("wrk is not on PATH (apt-get install wrk)")
+    if args.warmup + args.duration > MAX_SIGNED_SECONDS:
+        parser.error(f"--warmup + --duration must stay under {MAX_SIGNED_SECONDS} s")
     configs = [ServerConfig.parse(text) for text in args.config]
     args.logs.mkdir(parents=True, exist_ok=True)
     (args.logs / ".gitignore").write_text("*\n")
+    shutil.rmtree(args.logs / "answers", ignore_errors=True)
 
-    atexit.register(_stop_all)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    atexit.register(harness.stop_all)
 
-    token = secrets.token_hex(16)
-    env = _environment(args, token)
+    def on_signal(signum, _frame):
+        harness.stop_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    env = _environment(args, token=secrets.token_hex(16))
     ours = App(name="ours", wsgi="support.wsgi:application", cwd=ROOT, ready_path="/healthz")
     werobot = App(name="werobot", wsgi="werobot_app:application", cwd=HERE, ready_path="/")
 
     print(f"preparing {args.db} (create if missing, migrate) ...", flush=True)
-    _database_prepare(args, env, args.logs)
+    _database_prepare(args, env)
+    trips = _round_trips(args, env)
     pairs = []
     try:
-        for config in configs:
-            print(f"{config.label}: ours ...", flush=True)
-            mine = _bench_one(args, ours, config, env, args.logs)
-            print(f"{config.label}: werobot ...", flush=True)
-            base = _bench_one(args, werobot, config, env, args.logs)
-            pairs.append((mine, base))
+        for run in range(1, args.repeat + 1):
+            for config in configs:
+                print(f"run {run}, {config.label}: ours ...", flush=True)
+                mine = _bench_one(args, ours, config, env, run)
+                print(f"run {run}, {config.label}: werobot ...", flush=True)
+                base = _bench_one(args, werobot, config, env, run)
+                pairs.append((run, mine, base))
     finally:
-        _stop_all()
-    good = _report(pairs, args)
+        harness.stop_all()
+    good = _report(pairs, trips, args)
     print(f"raw wrk output and server logs: {args.logs}")
     return 0 if good else 1
 

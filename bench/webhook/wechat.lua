@@ -1,61 +1,98 @@
 -- wrk script: POST signed WeChat text messages to /wechat/, each with its own MsgId and
 -- FromUserName, so every request is a new delivery (no dedup short-cut).
 --
--- wrk -s wechat.lua URL -- <signature> <timestamp> <nonce> <run-tag> [path]
+-- wrk -s wechat.lua URL -- <signature> <timestamp> <nonce> <run-tag> <answers-dir>
 --
 -- In plaintext mode the signature covers only (token, timestamp, nonce), so run.py
 -- computes one when the run starts and every request reuses it. The run tag (digits)
 -- keeps MsgIds and openids distinct across runs; run.py counts rows by it afterwards.
+--
+-- Every 200 answer that is a text reply is written down by its message number
+-- (the reply's ToUserName is the sender's openid, which carries it), one file per
+-- wrk thread, so run.py can check that each answered message has its database row.
 
-local thread_count = 0
+local threads = {}
 
 function setup(thread)
-  thread_count = thread_count + 1
-  thread:set("tid", thread_count)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 
-local query, tag, prefix, to_user
+local query, prefix, answers
 local counter = 0
+-- Globals, so that done() can read them from each thread.
+replied, bad_replies = 0, 0
+-- Realistic questions of the product's users (one per intent family, see
+-- shared/nlu/intents.md), plus WeRoBot's keyword; every text goes through our NLU.
 local contents = {
+  "刚开的发票查不到怎么办",
+  "查验的时候提示信息不一致",
+  "数电票没有发票代码怎么查验",
+  "报销系统导入发票失败说发票不存在",
+  "上海开的发票在北京查不到",
+  "发票显示已作废是怎么回事",
+  "你好，在吗",
   "帮助",                            -- WeRoBot's keyword
-  "发票查验提示不一致怎么办",        -- free text: WeRoBot echoes it
 }
 
 function init(args)
-  local signature, timestamp, nonce = args[1], args[2], args[3]
-  tag = args[4]
-  local path = args[5] or "/wechat/"
-  query = path .. "?signature=" .. signature .. "&timestamp=" .. timestamp
+  local signature, timestamp, nonce, tag, dir = args[1], args[2], args[3], args[4], args[5]
+  query = "/wechat/?signature=" .. signature .. "&timestamp=" .. timestamp
     .. "&nonce=" .. nonce .. "&openid="
   -- tid is set by setup() in the main Lua state before init runs in the thread.
   prefix = tag .. string.format("%02d", tid or 1)
-  to_user = "gh_fapiao_desk"
+  created = timestamp
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
-  created = timestamp
+  if dir then
+    -- Buffered; the C library flushes it when wrk exits.
+    answers = assert(io.open(dir .. "/answered-" .. prefix .. ".txt", "w"))
+    answers:setvbuf("full")
+  end
 end
 
 function request()
   counter = counter + 1
   local seq = prefix .. string.format("%08d", counter)
   local openid = "obench" .. seq
-  local body = "<xml><ToUserName><![CDATA[" .. to_user .. "]]></ToUserName>"
+  local body = "<xml><ToUserName><![CDATA[gh_fapiao_desk]]></ToUserName>"
     .. "<FromUserName><![CDATA[" .. openid .. "]]></FromUserName>"
     .. "<CreateTime>" .. created .. "</CreateTime>"
     .. "<MsgType><![CDATA[text]]></MsgType>"
-    .. "<Content><![CDATA[" .. contents[counter % 2 + 1] .. "]]></Content>"
+    .. "<Content><![CDATA[" .. contents[counter % #contents + 1] .. "]]></Content>"
     .. "<MsgId>" .. seq .. "</MsgId></xml>"
   return wrk.format(nil, query .. openid, nil, body)
 end
 
+function response(status, headers, body)
+  if status ~= 200 then
+    return
+  end
+  local seq = string.match(body, "<ToUserName><!%[CDATA%[obench(%d+)%]%]></ToUserName>")
+  if seq and string.find(body, "<Content>", 1, true) then
+    replied = replied + 1
+    if answers then
+      answers:write(seq, "\n")
+    end
+  else
+    bad_replies = bad_replies + 1
+  end
+end
+
 function done(summary, latency, requests)
+  local text_replies, other_replies = 0, 0
+  for _, thread in ipairs(threads) do
+    text_replies = text_replies + thread:get("replied")
+    other_replies = other_replies + thread:get("bad_replies")
+  end
   -- One machine-readable line for run.py; wrk's own text output stays above it.
   io.write(string.format(
     "WRK_JSON {\"requests\": %d, \"duration_us\": %d, \"non2xx\": %d, \"connect\": %d, "
       .. "\"read\": %d, \"write\": %d, \"timeout\": %d, \"p50_us\": %d, \"p90_us\": %d, "
-      .. "\"p99_us\": %d, \"max_us\": %d, \"mean_us\": %.1f}\n",
+      .. "\"p99_us\": %d, \"max_us\": %d, \"mean_us\": %.1f, \"text_replies\": %d, "
+      .. "\"other_replies\": %d}\n",
     summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
     summary.errors.read, summary.errors.write, summary.errors.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+    latency.max, latency.mean, text_replies, other_replies))
 end

@@ -25,30 +25,30 @@ def _wechat_time(fields: dict[str, str]) -> datetime | None:
         return None
 
 
-def _store_inbound(*, fields: dict[str, str], raw: str, dedup_key: str) -> Message | None:
-    """Insert the inbound row; None when this delivery was already stored."""
+def _store_inbound(*, fields: dict[str, str], raw: str, dedup_key: str) -> Message:
+    """Insert the inbound row; IntegrityError when this delivery is already stored.
+
+    No savepoint of its own: a duplicate aborts the caller's transaction, which
+    holds nothing else yet, and `message_receive` answers it from the stored reply.
+    """
     openid = fields["FromUserName"]
     msg_type = fields.get("MsgType", "").lower()
-    try:
-        with transaction.atomic():
-            follower = follower_touch(openid=openid)
-            return Message.objects.create(
-                follower=follower,
-                direction=Message.Direction.IN,
-                msg_type=msg_type if msg_type in _MSG_TYPES else Message.Type.UNKNOWN,
-                text=fields.get("Content", "") or fields.get("Title", ""),
-                media_id=fields.get("MediaId", "")[:128],
-                pic_url=fields.get("PicUrl", "")[:1024],
-                recognition=fields.get("Recognition", ""),
-                event=fields.get("Event", "")[:40],
-                event_key=fields.get("EventKey", "")[:256],
-                wechat_msg_id=(fields.get("MsgId") or fields.get("MsgID") or "")[:64],
-                dedup_key=dedup_key,
-                raw=raw,
-                wechat_created_at=_wechat_time(fields),
-            )
-    except IntegrityError:
-        return None
+    follower = follower_touch(openid=openid)
+    return Message.objects.create(
+        follower=follower,
+        direction=Message.Direction.IN,
+        msg_type=msg_type if msg_type in _MSG_TYPES else Message.Type.UNKNOWN,
+        text=fields.get("Content", "") or fields.get("Title", ""),
+        media_id=fields.get("MediaId", "")[:128],
+        pic_url=fields.get("PicUrl", "")[:1024],
+        recognition=fields.get("Recognition", ""),
+        event=fields.get("Event", "")[:40],
+        event_key=fields.get("EventKey", "")[:256],
+        wechat_msg_id=(fields.get("MsgId") or fields.get("MsgID") or "")[:64],
+        dedup_key=dedup_key,
+        raw=raw,
+        wechat_created_at=_wechat_time(fields),
+    )
 
 
 def _stored_reply(*, dedup_key: str) -> str | None:
@@ -71,6 +71,27 @@ def _apply_channel_event(*, message: Message, fields: dict[str, str]) -> None:
         delivery_report_record(follower=message.follower, fields=fields)
 
 
+def _delivery_handle(*, fields: dict[str, str], raw: str, dedup_key: str) -> str | None:
+    """Store a new delivery, run the bot and store its passive reply, in one transaction."""
+    with transaction.atomic():
+        message = _store_inbound(fields=fields, raw=raw, dedup_key=dedup_key)
+        if message.msg_type == Message.Type.EVENT:
+            _apply_channel_event(message=message, fields=fields)
+        reply = _dialog_reply(message=message)
+        if reply:
+            Message.objects.create(
+                follower=message.follower,
+                direction=Message.Direction.OUT,
+                msg_type=Message.Type.TEXT,
+                text=reply,
+                reply_to=message,
+                channel=Message.Channel.PASSIVE,
+                delivery_status=Message.Delivery.SENT,
+                sent_at=timezone.now(),
+            )
+    return reply
+
+
 def message_receive(*, fields: dict[str, str], raw: str) -> str | None:
     """Store one WeChat delivery exactly once and return the passive reply (None: `success`).
 
@@ -83,26 +104,13 @@ def message_receive(*, fields: dict[str, str], raw: str) -> str | None:
             return outcome.reply
         # The claim expired or was released: the database decides below.
     try:
-        with transaction.atomic():
-            message = _store_inbound(fields=fields, raw=raw, dedup_key=dedup_key)
-            if message is None:
-                reply = None
-            else:
-                if message.msg_type == Message.Type.EVENT:
-                    _apply_channel_event(message=message, fields=fields)
-                reply = _dialog_reply(message=message)
-                if reply:
-                    Message.objects.create(
-                        follower=message.follower,
-                        direction=Message.Direction.OUT,
-                        msg_type=Message.Type.TEXT,
-                        text=reply,
-                        reply_to=message,
-                        channel=Message.Channel.PASSIVE,
-                        delivery_status=Message.Delivery.SENT,
-                        sent_at=timezone.now(),
-                    )
-        if message is None:
+        try:
+            reply = _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key)
+        except IntegrityError:
+            # The unique dedup_key: another delivery of this message was stored first
+            # (cold or local cache). Any other integrity error is a real failure.
+            if not Message.objects.filter(dedup_key=dedup_key).exists():
+                raise
             reply = _stored_reply(dedup_key=dedup_key)
     except Exception:
         dedup.dedup_release(dedup_key)
