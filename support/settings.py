@@ -218,8 +218,45 @@ LOGGING = {
 }
 
 # --- NLU (bot.nlu) ---
+# How long a conversation's topic, offered options and miss count are remembered.
+NLU_CONTEXT_TTL_SECONDS = env.int("NLU_CONTEXT_TTL_SECONDS", default=300)
 
 # --- Invoices (bot.invoices) ---
+# Ordered verification backends: "ledger" (the operator's issued invoices, local) and
+# "tencentcloud" (Tencent Cloud OCR VatInvoiceVerifyNew). "Not found" in one tries the next.
+INVOICE_VERIFY_BACKENDS = env.list("INVOICE_VERIFY_BACKENDS", default=["ledger"])
+INVOICE_VERIFY_TIMEOUT = env.float("INVOICE_VERIFY_TIMEOUT", default=5.0)
+INVOICE_DAILY_CHECK_LIMIT = env.int("INVOICE_DAILY_CHECK_LIMIT", default=5)
+INVOICE_MAX_AGE_YEARS = env.int("INVOICE_MAX_AGE_YEARS", default=5)
+# An invoice not found within this many days of issue is watched (sync delay, not uploaded).
+INVOICE_RECENT_DAYS = env.int("INVOICE_RECENT_DAYS", default=7)
+INVOICE_WATCH_DAYS = env.int("INVOICE_WATCH_DAYS", default=3)
+INVOICE_WATCH_FIRST_DELAY_MINUTES = env.int("INVOICE_WATCH_FIRST_DELAY_MINUTES", default=30)
+INVOICE_WATCH_MAX_DELAY_MINUTES = env.int("INVOICE_WATCH_MAX_DELAY_MINUTES", default=360)
+# Re-checks a watch may spend per day, leaving the rest of the daily limit to the follower.
+INVOICE_WATCH_CHECKS_PER_DAY = env.int("INVOICE_WATCH_CHECKS_PER_DAY", default=3)
+TENCENTCLOUD_SECRET_ID = env.str("TENCENTCLOUD_SECRET_ID", default="")
+TENCENTCLOUD_SECRET_KEY = env.str("TENCENTCLOUD_SECRET_KEY", default="")
+INVOICE_TENCENTCLOUD_ENDPOINT = env.str(
+    "INVOICE_TENCENTCLOUD_ENDPOINT", default="https://ocr.tencentcloudapi.com"
+)
+INVOICE_TENCENTCLOUD_REGION = env.str("INVOICE_TENCENTCLOUD_REGION", default="ap-beijing")
+# Named explicitly so it never collides with other apps' "status" enums in the schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LedgerInvoiceStatusEnum"] = (
+    "bot.invoices.models.LedgerInvoice.Status"
+)
+# Photos sent to the account: download cap, timeout, and the hosts a PicUrl may point to.
+INVOICE_PHOTO_MAX_BYTES = env.int("INVOICE_PHOTO_MAX_BYTES", default=20 * 1024 * 1024)
+INVOICE_PHOTO_TIMEOUT = env.float("INVOICE_PHOTO_TIMEOUT", default=3.0)
+INVOICE_PHOTO_URL_HOSTS = env.list(
+    "INVOICE_PHOTO_URL_HOSTS", default=["mmbiz.qpic.cn", "mmbiz.qlogo.cn"]
+)
+# How long a half-filled invoice check waits for the missing fields.
+INVOICE_DIALOG_TTL_SECONDS = env.int("INVOICE_DIALOG_TTL_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["invoice-watches-recheck"] = {
+    "task": "bot.invoices.tasks.invoice_watches_recheck_due",
+    "schedule": env.float("INVOICE_WATCH_BEAT_SECONDS", default=300.0),
+}
 
 # --- Help desk (tickets) ---
 

@@ -209,3 +209,32 @@ def uscc_is_valid(code: str) -> bool:
     total = sum(_USCC_VALUES[ch] * w for ch, w in zip(code[:17], USCC_WEIGHTS, strict=True))
     check = (31 - total % 31) % 31
     return USCC_CHARSET[check] == code[17]
+
+
+def valid_date(y: int, m: int, d: int) -> datetime.date | None:
+    """Return the date, or None when the numbers make no calendar date."""
+    try:
+        return datetime.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def compact_date(digits: str, today: datetime.date | None = None) -> datetime.date | None:
+    """Read YYYYMMDD; with today, only dates a recent invoice could carry."""
+    if len(digits) != 8 or not digits.startswith(("19", "20")):
+        return None
+    date = valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    if date and today and not (today.year - 10 <= date.year <= today.year + 1):
+        return None
+    return date
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_card_is_valid(value: str) -> bool:
+    """Tell whether 18 characters are a valid resident ID number (a distractor in text)."""
+    if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
+        return False
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17] and compact_date(value[6:14]) is not None

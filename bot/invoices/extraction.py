@@ -14,10 +14,13 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from bot.invoices.decoding import (
+    compact_date,
+    id_card_is_valid,
     invoice_decode,
     looks_like_code,
     looks_like_digital_number,
     uscc_is_valid,
+    valid_date,
 )
 from bot.invoices.kinds import ExtraField
 from bot.invoices.labels import (
@@ -76,6 +79,8 @@ _DATE_FULL = re.compile(
 )
 _DATE_SHORT_YEAR = re.compile(r"(?<!\d)(?P<y>\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]?(?!\d)")
 _DATE_NO_YEAR = re.compile(r"(?<![\d年\-/.])(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]")
+# "5/13开的": a month/day pair only counts right before "开" (fractions, scores).
+_DATE_SLASH_NO_YEAR = re.compile(r"(?<![\d/.])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?=\s*开)")
 _DATE_RELATIVE = re.compile(r"(?P<w>今天|昨天|前天)(?=[^,，。]{0,3}开)")
 _RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
 
@@ -90,7 +95,11 @@ _TAXID_TOKEN = re.compile(
 )
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_MONEY_BEFORE = re.compile(rf"(?:¥|\$|RMB|人民币)\s*(?P<n>{_NUM})(?P<wan>\s*万)?(?!\d)")
+# After a currency sign a space may separate thousands ("¥ 1 060.00").
+_MONEY_BEFORE = re.compile(
+    rf"(?:¥|\$|RMB|人民币)\s*(?P<n>\d{{1,3}}(?: \d{{3}})+(?:\.\d+)?(?! ?\d)|{_NUM})"
+    r"(?P<wan>\s*万)?(?!\d)"
+)
 _MONEY_AFTER = re.compile(
     rf"(?<![\d.])(?<!\d,)(?P<n>{_NUM})\s*(?:(?P<wan>万)\s*(?:元|块|圆|RMB)?|(?:元|块|圆|RMB))"
     r"(?:(?P<jiao>\d)[角毛])?"
@@ -98,12 +107,14 @@ _MONEY_AFTER = re.compile(
 _DECIMAL = re.compile(
     r"(?<![\d.])(?<!\d,)(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+\.\d{1,2})(?![\d.]|,\d)"
 )
+_BRACKETED = re.compile(r"\s*(?:元|块)?\s*[(（]([^)）]*)[)）]")
+_LONG_DIGIT_RUN = re.compile(r"\d{30,}")
 _DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d\.)\d+(?:[ \t\-]{1,2}\d+)*(?![\d.])")
 
 
 def _to_amount(number: str, wan: bool = False, jiao: str | None = None) -> Decimal | None:
     try:
-        value = Decimal(number.replace(",", ""))
+        value = Decimal(number.replace(",", "").replace(" ", ""))
     except InvalidOperation:
         return None
     if wan:
@@ -111,13 +122,6 @@ def _to_amount(number: str, wan: bool = False, jiao: str | None = None) -> Decim
     if jiao:
         value += Decimal(jiao) / 10
     return value.quantize(CENT)
-
-
-def _valid_date(y: int, m: int, d: int) -> datetime.date | None:
-    try:
-        return datetime.date(y, m, d)
-    except ValueError:
-        return None
 
 
 class _Extractor:
@@ -128,22 +132,25 @@ class _Extractor:
         # Phrases with digits inside labels must not read as numbers.
         t = re.sub(r"[后末]\s*6\s*位", "后六位", t)
         t = re.sub(r"(?<!\d)\d{1,2}\s*位(?![\d.])", "几位", t)
+        # No field is longer than 20 digits; blanking longer runs keeps every later
+        # pattern linear (a 2000-digit run would make them quadratic).
+        t = _LONG_DIGIT_RUN.sub(lambda m: "#" * len(m[0]), t)
         self.text = t
-        self.taken = [False] * len(t)
+        # The text with taken spans blanked, so later patterns cannot reach into them.
+        self.masked = t
         self.spans: list[_Span] = []
 
     # -- span bookkeeping --------------------------------------------------
     def _free(self, start: int, end: int) -> bool:
-        return not any(self.taken[start:end])
+        return "\x00" not in self.masked[start:end]
 
     def _take(self, span: _Span) -> None:
-        for i in range(span.start, span.end):
-            self.taken[i] = True
+        width = span.end - span.start
+        self.masked = f"{self.masked[: span.start]}{chr(0) * width}{self.masked[span.end :]}"
         self.spans.append(span)
 
     def _masked(self) -> str:
-        """Return the text with taken spans blanked, so later patterns cannot reach into them."""
-        return "".join("\x00" if t else ch for ch, t in zip(self.text, self.taken, strict=True))
+        return self.masked
 
     def _scan(self, pattern: re.Pattern, kind: str, make) -> None:
         for m in pattern.finditer(self._masked()):
@@ -152,9 +159,8 @@ class _Extractor:
                 if value is not False:
                     self._take(_Span(m.start(), m.end(), kind, value))
 
-    def _label_before(self, start: int) -> Role | None:
+    def _label_before(self, start: int, prev_end: int) -> Role | None:
         """Return the role of the label closest before start, within its clause."""
-        prev_end = max((s.end for s in self.spans if s.end <= start), default=0)
         gap = self.text[prev_end:start]
         breaks = list(_CLAUSE_BREAK.finditer(gap))
         tail = gap[breaks[-1].end() :] if breaks else gap
@@ -169,6 +175,7 @@ class _Extractor:
         self._scan(_DATE_FULL, "date", self._full_date)
         self._scan(_DATE_SHORT_YEAR, "date", self._short_year_date)
         self._scan(_DATE_NO_YEAR, "date", self._no_year_date)
+        self._scan(_DATE_SLASH_NO_YEAR, "date", self._no_year_date)
         self._scan(_DATE_RELATIVE, "date", self._relative_date)
         self._scan(_TAXID_TOKEN, "taxid", lambda m: m[0])
         self._scan(_MOBILE, "skip", lambda m: None)
@@ -181,8 +188,10 @@ class _Extractor:
             if self._free(m.start(), m.end()):
                 self._digit_run(m)
         self.spans.sort(key=lambda s: s.start)
+        prev_end = 0  # spans never overlap: the previous one ends where a label may start
         for span in self.spans:
-            span.role = self._label_before(span.start)
+            span.role = self._label_before(span.start, prev_end)
+            prev_end = span.end
         return self._assign()
 
     def _full_date(self, m: re.Match):
@@ -190,15 +199,15 @@ class _Extractor:
             return False
         if m["s1"] != "年" and m["s1"] != m["s2"]:
             return False
-        return _valid_date(int(m["y"]), int(m["m"]), int(m["d"])) or False
+        return valid_date(int(m["y"]), int(m["m"]), int(m["d"])) or False
 
     def _short_year_date(self, m: re.Match):
-        return _valid_date(2000 + int(m["y"]), int(m["m"]), int(m["d"])) or False
+        return valid_date(2000 + int(m["y"]), int(m["m"]), int(m["d"])) or False
 
     def _no_year_date(self, m: re.Match):
-        date = _valid_date(self.today.year, int(m["m"]), int(m["d"]))
+        date = valid_date(self.today.year, int(m["m"]), int(m["d"]))
         if date and date > self.today:
-            date = _valid_date(self.today.year - 1, int(m["m"]), int(m["d"]))
+            date = valid_date(self.today.year - 1, int(m["m"]), int(m["d"]))
         return date or False
 
     def _relative_date(self, m: re.Match):
@@ -251,7 +260,12 @@ class _Extractor:
                     if not self._labelled_digits(span, out, dates, amounts, tax_ids):
                         loose.append(span)
                     continue
-                kind = role if role in AMOUNT_ROLES else self._trailing_hint(span)
+                # "金额：¥106.00（含税）": a bracketed note right after the amount beats the label.
+                bracketed = self._trailing_hint(span, bracketed=True)
+                if bracketed is not None:
+                    kind = bracketed
+                else:
+                    kind = role if role in AMOUNT_ROLES else self._trailing_hint(span)
                 amounts.append((kind, span.value))
             elif span.kind == "taxid":
                 self._tax_token(span, tax_ids)
@@ -281,9 +295,11 @@ class _Extractor:
         after = self.text[span.end : span.end + 4]
         return any(w in after for w in DATE_CONTEXT_WORDS)
 
-    def _trailing_hint(self, span: _Span) -> Role | None:
+    def _trailing_hint(self, span: _Span, *, bracketed: bool = False) -> Role | None:
         after = self.text[span.end : span.end + 8]
         after = re.split(r"\d", after)[0]
+        if bracketed:
+            after = m[1] if (m := _BRACKETED.match(after)) else ""
         for hint, role in TRAILING_AMOUNT_HINTS:
             if hint in after:
                 return role
@@ -309,7 +325,7 @@ class _Extractor:
             return
         if span.role is Role.TAX_ID:
             tax_ids.append((True, value))
-        elif len(value) == 18 and not _is_id_card(value) and value[0] in "123456789ABCDEFGNY":
+        elif len(value) == 18 and not id_card_is_valid(value) and value[0] in "123456789ABCDEFGNY":
             tax_ids.append((False, value))
 
     def _labelled_digits(self, span, out, dates, amounts, tax_ids) -> bool:
@@ -334,10 +350,10 @@ class _Extractor:
         if role is Role.CHECK and n in (6, 20) and "check_code" not in out:
             out["check_code"] = digits[-6:]
             return True
-        if role is Role.DATE and n == 8 and (date := _compact_date(digits)):
+        if role is Role.DATE and n == 8 and (date := compact_date(digits)):
             dates.append((True, date))
             return True
-        if role in AMOUNT_ROLES and n <= 9 and not (n == 8 and _compact_date(digits)):
+        if role in AMOUNT_ROLES and n <= 9 and not (n == 8 and compact_date(digits)):
             amounts.append((role, Decimal(digits).quantize(CENT)))
             return True
         return False
@@ -362,20 +378,20 @@ class _Extractor:
                 twenties.append(digits)
             elif n == 6:
                 sixes.append(digits)
-            elif n == 18 and not _is_id_card(digits) and uscc_is_valid(digits):
+            elif n == 18 and not id_card_is_valid(digits) and uscc_is_valid(digits):
                 tax_ids.append((False, digits))
         for digits in twenties:
             self._twenty(digits, out)
         have_date = bool(dates)
-        plain = [s for s in eights if not _compact_date(s.value, self.today)]
-        datey = [s for s in eights if _compact_date(s.value, self.today)]
+        plain = [s for s in eights if not compact_date(s.value, self.today)]
+        datey = [s for s in eights if compact_date(s.value, self.today)]
         if "invoice_number" not in out:
             if plain:
                 out["invoice_number"] = plain.pop(0).value
             elif datey and (have_date or len(datey) >= 2):
                 out["invoice_number"] = datey.pop(0).value
         if not have_date and datey:
-            dates.append((False, _compact_date(datey[0].value)))
+            dates.append((False, compact_date(datey[0].value)))
         if (
             sixes
             and "check_code" not in out
@@ -393,27 +409,6 @@ class _Extractor:
             out["invoice_code"], out["invoice_number"] = digits[:12], digits[12:]
         elif "check_code" not in out:
             out["check_code"] = digits[-6:]
-
-
-def _compact_date(digits: str, today: datetime.date | None = None) -> datetime.date | None:
-    """Read YYYYMMDD; with today, only dates a recent invoice could carry."""
-    if len(digits) != 8 or not digits.startswith(("19", "20")):
-        return None
-    date = _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    if date and today and not (today.year - 10 <= date.year <= today.year + 1):
-        return None
-    return date
-
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _is_id_card(value: str) -> bool:
-    """Tell whether 18 characters are a valid resident ID number (a distractor)."""
-    if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
-        return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == value[17] and _compact_date(value[6:14]) is not None
 
 
 def fields_extract(text: str, *, today: datetime.date | None = None) -> InvoiceFields:

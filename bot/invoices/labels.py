@@ -5,6 +5,7 @@ must never become invoice fields. Longer phrases win over the words inside
 them ("手机号码" is a distractor even though it contains "号码").
 """
 
+import functools
 import re
 from enum import StrEnum
 
@@ -56,7 +57,9 @@ LABELS: dict[Role, list[str]] = {
     Role.DATE: ["开票日期", "开具日期", "开票时间", "开票日", "日期"],
     Role.CHECK: ["校验码", "效验码", "较验码", "检验码", "校验号", "后六位", "末六位", "校验"],
     Role.AMOUNT_TOTAL: [
+        "价税合计金额",
         "价税合计",
+        "合计金额",
         "含税金额",
         "含税总额",
         "含税总价",
@@ -169,10 +172,41 @@ def _compile() -> re.Pattern:
 LABEL_PATTERN, _LABEL_ROLES = _compile()
 
 
-def label_roles(text: str) -> list[tuple[int, Role]]:
+@functools.lru_cache(maxsize=4096)
+def label_roles(text: str) -> tuple[tuple[int, Role], ...]:
     """Return (position, role) for every label in the text, in order."""
-    found = []
-    for m in LABEL_PATTERN.finditer(text):
-        index = int(m.lastgroup[1:])
-        found.append((m.start(), _LABEL_ROLES[index]))
-    return found
+    # Cached: the gaps between numbers repeat ("号码", "，开票日期") and the
+    # alternation of every phrase is the slowest pattern of the extraction.
+    return tuple(
+        (m.start(), _LABEL_ROLES[int(m.lastgroup[1:])]) for m in LABEL_PATTERN.finditer(text)
+    )
+
+
+# Messages that end an ongoing invoice check (the whole message, punctuation aside).
+CANCEL_WORDS = frozenset(
+    {
+        "取消",
+        "取消查验",
+        "取消查询",
+        "不查了",
+        "不用查了",
+        "不用了",
+        "算了",
+        "退出",
+        "结束",
+        "停止",
+    }
+)
+
+# The label to read a bare answer with, by the field the bot asked for ("123456" after
+# "还需要校验码后6位" is a check code).
+ANSWER_LABELS: dict[str, str] = {
+    "identity": "发票号码",
+    "invoice_code": "发票代码",
+    "invoice_number": "发票号码",
+    "issue_date": "开票日期",
+    "check_code": "校验码",
+    "amount_excluding_tax": "不含税金额",
+    "total_including_tax": "价税合计",
+    "vehicle_price": "不含税价",
+}

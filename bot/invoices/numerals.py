@@ -47,14 +47,14 @@ _CN_DATE = re.compile(
 )
 
 _CN_AMOUNT = re.compile(
-    rf"(?P<int>[{_CN_DIGIT}十拾][{_CN_POSITIONAL}]*)(?:点(?P<dec>[{_CN_DIGIT}]+))?"
+    rf"(?P<int>[{_CN_DIGIT}十拾][{_CN_POSITIONAL}]{{0,20}})(?:点(?P<dec>[{_CN_DIGIT}]+))?"
     r"(?P<unit>元|块|圆)"
     rf"(?:(?P<jiao>[{_CN_DIGIT}])(?:角|毛)?)?(?:(?P<fen>[{_CN_DIGIT}])分)?"
 )
 _CN_AMOUNT_AFTER_LABEL = re.compile(
     r"(?P<label>金额|合计|含税|不含税|总额|总价|总计|共计|一共|价税)"
     r"(?P<sep>[是为:\s]*)"
-    rf"(?P<int>[{_CN_DIGIT}十拾][{_CN_POSITIONAL}]*)(?:点(?P<dec>[{_CN_DIGIT}]+))?"
+    rf"(?P<int>[{_CN_DIGIT}十拾][{_CN_POSITIONAL}]{{0,20}})(?:点(?P<dec>[{_CN_DIGIT}]+))?"
 )
 
 

@@ -4,8 +4,9 @@ import io
 import random
 
 import zxingcpp
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+# One payload per kind code of domain.md's QR format (the first four are the real examples).
 PAYLOADS = [
     "01,10,011001605111,80100798,64.9,20161018,85342965681116380258,BE2D",
     "01,04,1100174320,40184419,329.25,20180512,82190984023325258452,8E15,",
@@ -29,20 +30,70 @@ def qr_image(payload: str, scale: int = 4) -> Image.Image:
     return image.convert("RGB")
 
 
+def _perspective(image: Image.Image, rng: random.Random, strength: float) -> Image.Image:
+    """Tilt the code as a hand-held phone does: move each corner a little."""
+    w, h = image.size
+    d = strength * min(w, h)
+    src = [(0, 0), (w, 0), (w, h), (0, h)]
+    dst = [(x + rng.uniform(-d, d), y + rng.uniform(-d, d)) for x, y in src]
+    coeffs = _perspective_coeffs(dst, src)
+    return image.transform(
+        (w, h),
+        Image.Transform.PERSPECTIVE,
+        coeffs,
+        Image.Resampling.BICUBIC,
+        fillcolor=(245, 245, 240),
+    )
+
+
+def _perspective_coeffs(dst, src) -> list[float]:
+    """Solve the 8 coefficients mapping output points (dst) to input points (src)."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return _solve(rows, rhs)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    n = len(b)
+    m = [[*row, b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
 def phone_photo(
     payload: str,
     rng: random.Random,
     size: tuple[int, int] = (1920, 1080),
     quality: int = 30,
+    *,
+    hard: bool = False,
 ) -> bytes:
-    """Return JPEG bytes: the QR small, rotated and blurred on a noisy 'desk' photo."""
+    """Return JPEG bytes: the QR small, rotated and blurred on a noisy 'desk' photo.
+
+    `hard` adds perspective, a smaller code, stronger blur, uneven light and
+    lower JPEG quality: the worse end of what users send.
+    """
     qr = qr_image(payload, scale=rng.choice([3, 4, 5]))
+    if hard:
+        qr = _perspective(qr, rng, rng.uniform(0.03, 0.10))
     qr = qr.rotate(rng.uniform(0, 360), expand=True, fillcolor=(245, 245, 240))
-    side = rng.randint(180, 320)
+    side = rng.randint(170, 280) if hard else rng.randint(180, 320)
+    side = side * max(size) // 1920
     qr = qr.resize((side, side * qr.height // qr.width), Image.Resampling.BILINEAR)
-    noise = Image.effect_noise(size, rng.uniform(20, 45)).convert("RGB")
+    # Sensor noise: uniform random grey (Image.effect_noise is too slow for many photos).
+    spread = rng.uniform(0.25, 0.45)
+    noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1])).convert("RGB")
     paper = Image.new("RGB", size, (rng.randint(180, 240),) * 3)
-    photo = Image.blend(paper, noise, 0.35)
+    photo = Image.blend(paper, noise, spread)
     draw = ImageDraw.Draw(photo)
     for _ in range(40):  # printed text and table lines around the code
         x, y = rng.randrange(size[0]), rng.randrange(size[1])
@@ -50,9 +101,20 @@ def phone_photo(
     x = rng.randint(0, size[0] - qr.width)
     y = rng.randint(0, size[1] - qr.height)
     photo.paste(qr, (x, y))
-    photo = photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.3)))
+    blur = (rng.uniform(0.6, 1.4) if hard else rng.uniform(0.4, 1.3)) * max(size) / 1920
+    # Out of focus: only the code's surroundings matter, so only they are blurred (fast).
+    box = (max(0, x - 20), max(0, y - 20), min(size[0], x + qr.width + 20))
+    box = (*box, min(size[1], y + qr.height + 20))
+    photo.paste(photo.crop(box).filter(ImageFilter.GaussianBlur(blur)), box[:2])
+    # Sensor noise over everything, the code included.
+    grain = Image.frombytes("L", size, rng.randbytes(size[0] * size[1])).convert("RGB")
+    photo = Image.blend(photo, grain, rng.uniform(0.08, 0.16) if hard else rng.uniform(0.04, 0.1))
     shade = Image.linear_gradient("L").resize(size).point(lambda v: 200 + v // 5)
+    if hard:
+        # Light from one side, from any direction.
+        shade = shade.rotate(rng.uniform(0, 360), fillcolor=200).point(lambda v: max(v, 150))
+        photo = ImageEnhance.Contrast(photo).enhance(rng.uniform(0.7, 0.95))
     photo = Image.composite(photo, Image.new("RGB", size, (0, 0, 0)), shade)
     out = io.BytesIO()
-    photo.save(out, "JPEG", quality=quality)
+    photo.save(out, "JPEG", quality=rng.randint(20, 35) if hard else quality)
     return out.getvalue()

@@ -53,3 +53,121 @@ def test_year_in_code_after_today_is_kept_for_diagnosis():
 def test_default_today_is_the_local_date():
     fields = fields_extract("今天开的票，号码12345678")
     assert fields.issue_date is not None
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2025年5月13日",
+        "2025年05月13日",
+        "2025年5月13号",
+        "2025 年 5 月 13 日",
+        "2025-05-13",
+        "2025-5-13",
+        "2025/5/13",
+        "2025/05/13",
+        "2025.05.13",
+        "2025.5.13",
+        "20250513",
+        "25年5月13日",
+        "二〇二五年五月十三日",
+        "二零二五年五月十三号",
+        "5月13日",
+        "五月十三号",
+        "２０２５年５月１３日",
+    ],
+)
+def test_every_date_format(written):
+    fields = fields_extract(f"发票号码00112233 开票日期{written}", today=TODAY)
+    assert fields.issue_date == datetime.date(2025, 5, 13)
+    assert fields.invoice_number == "00112233"
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("¥1,060.00", "1060.00"),
+        ("￥1060", "1060.00"),
+        ("1060元", "1060.00"),
+        ("1,060.5", "1060.50"),
+        ("1060.5元", "1060.50"),
+        ("一千零六十元", "1060.00"),
+        ("壹仟零陆拾圆整", "1060.00"),
+        ("1060块", "1060.00"),
+        ("0.1万元", "1000.00"),
+        ("RMB 1,060.00", "1060.00"),
+        ("¥ 1 060.00", "1060.00"),
+    ],
+)
+def test_amount_formats(written, amount):
+    fields = fields_extract(f"发票号码00112233 金额{written}", today=TODAY)
+    assert fields.as_json()["amount"] == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "kind"),
+    [
+        ("不含税金额1000元，价税合计1060元", "1000.00", "excluding_tax"),
+        ("价税合计1060元，不含税金额1000元", "1060.00", "total"),
+        ("1060元（含税）", "1060.00", "total"),
+        ("合计金额1060元", "1060.00", "total"),
+        # The kind decides when both are given: a special invoice needs the amount excl. tax.
+        (
+            "专票代码1100191130 号码00112233 价税合计1130元 不含税金额1000元",
+            "1000.00",
+            "excluding_tax",
+        ),
+        # ... and a 数电 invoice the total.
+        ("24117000000212341234 金额1000元 价税合计1130元", "1130.00", "total"),
+    ],
+)
+def test_which_amount_the_user_means(text, amount, kind):
+    fields = fields_extract(text, today=TODAY)
+    assert (fields.as_json()["amount"], fields.amount_kind) == (amount, kind)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "12345 67890 12345 67890",
+        "12345678901234567890",
+        "后六位 567890",
+        "后6位：567890",
+        "伍陆柒捌玖零",
+    ],
+)
+def test_check_code_grouped_or_last_six(written):
+    fields = fields_extract(f"代码011001900211 号码00112233 校验码{written}", today=TODAY)
+    assert fields.check_code == "567890"
+
+
+@pytest.mark.parametrize(
+    "distractor",
+    [
+        "手机13812345678",
+        "电话 010-62345678",
+        "订单号 2025051312345678",
+        "身份证 11010519491231002X",
+        "银行卡 6222021234567890123",
+        "购买方税号 91110000100000000X",
+        "QQ 12345678",
+        "工号 20231234",
+        "税额 60.00",
+        "税率6%",
+    ],
+)
+def test_distractors_next_to_an_invoice_stay_out(distractor):
+    text = f"{distractor}，发票号码00112233，代码011001900211，2025年5月13日"
+    got = fields_extract(text, today=TODAY)
+    assert (got.invoice_number, got.invoice_code) == ("00112233", "011001900211")
+    assert got.issue_date == datetime.date(2025, 5, 13)
+    assert got.amount is None and got.check_code is None and got.seller_tax_id is None
+
+
+def test_field_accuracy_over_all_cases_is_at_least_98_percent():
+    right = total = 0
+    for case in CASES:
+        got = fields_extract(case["text"], today=TODAY).as_json()
+        right += sum(got[f] == case[f] for f in FIELDS)
+        total += len(FIELDS)
+    assert right / total >= 0.98

@@ -1,0 +1,371 @@
+"""Writes of the invoice app: checking an invoice, queued checks, the ledger."""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from bot.invoices.decoding import Decoded, invoice_decode
+from bot.invoices.diagnosis import Diagnosis, diagnosis_make, diagnosis_reply
+from bot.invoices.extraction import InvoiceFields
+from bot.invoices.kinds import Kind
+from bot.invoices.models import DailyCheckCount, LedgerInvoice, Result, VerificationRecord
+from bot.invoices.rules import limit_check, rules_check
+from bot.invoices.verification import ChainResult, VerifyRequest, verify_chain
+from bot.invoices.verification import verification_is_fast as verification_is_fast  # for dialog
+from bot.invoices.watching import STILL_MISSING, invoice_watch_settle, invoice_watch_start
+from bot.wechat.models import Follower
+from bot.wechat.outbound import outbound_text_send
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What one check found and what to tell the follower."""
+
+    diagnosis: Diagnosis
+    result: Result
+    reply: str
+    needs_person: bool
+    should_watch: bool
+    record_id: int
+    watch_id: int | None = None
+    kind: str = ""
+    region: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def _resolved(fields: InvoiceFields, today: datetime.date) -> tuple[InvoiceFields, Decoded]:
+    """Trim the fields and decode kind and region (a kind already known, e.g. from a QR, wins)."""
+    code = (fields.invoice_code or "").strip()
+    number = (fields.invoice_number or "").strip()
+    check_code = (fields.check_code or "").strip()
+    if len(check_code) > 6 and check_code.isdigit():
+        check_code = check_code[-6:]
+    decoded = invoice_decode(code=code, number=number, today=today)
+    kind = fields.kind if fields.kind and fields.kind != Kind.UNKNOWN else decoded.kind.value
+    fields = replace(
+        fields,
+        invoice_code=code,
+        invoice_number=number,
+        check_code=check_code,
+        kind=kind,
+        region=fields.region or decoded.region or "",
+    )
+    return fields, decoded
+
+
+def _daily_count_locked(*, fields: InvoiceFields, day: datetime.date) -> DailyCheckCount:
+    row, _ = DailyCheckCount.objects.get_or_create(
+        invoice_code=fields.invoice_code or "", invoice_number=fields.invoice_number, day=day
+    )
+    return DailyCheckCount.objects.select_for_update().get(pk=row.pk)
+
+
+def _verify_request(fields: InvoiceFields) -> VerifyRequest:
+    return VerifyRequest(
+        invoice_code=fields.invoice_code or "",
+        invoice_number=fields.invoice_number or "",
+        issue_date=fields.issue_date,
+        kind=fields.kind or "",
+        check_code=fields.check_code or "",
+        amount=fields.amount,
+        amount_kind=fields.amount_kind,
+    )
+
+
+def _record_fields(fields: InvoiceFields) -> dict:
+    return {
+        "invoice_code": (fields.invoice_code or "")[:12],
+        "invoice_number": (fields.invoice_number or "")[:20],
+        "issue_date": fields.issue_date,
+        "amount": fields.amount,
+        "amount_kind": fields.amount_kind or "",
+        "check_code": (fields.check_code or "")[:20],
+        "kind": fields.kind or "",
+        "region": fields.region or "",
+    }
+
+
+def record_fields(record) -> InvoiceFields:
+    """The fields stored on a VerificationRecord or InvoiceWatch."""
+    return InvoiceFields(
+        invoice_code=record.invoice_code,
+        invoice_number=record.invoice_number,
+        issue_date=record.issue_date,
+        amount=record.amount,
+        amount_kind=record.amount_kind or None,
+        check_code=record.check_code,
+        kind=record.kind or None,
+        region=record.region or None,
+    )
+
+
+def _check_run(
+    *, record: VerificationRecord, fields: InvoiceFields, start_watch: bool
+) -> CheckOutcome:
+    today = timezone.localdate()
+    fields, decoded = _resolved(fields, today)
+    limit = settings.INVOICE_DAILY_CHECK_LIMIT
+    stop = rules_check(
+        fields=fields,
+        decoded=decoded,
+        kind=fields.kind,
+        today=today,
+        checks_today=0,
+        daily_limit=limit,
+        max_age_years=settings.INVOICE_MAX_AGE_YEARS,
+    )
+    chain: ChainResult | None = None
+    if stop is None:
+        # Counted only once the fields are sound; the row lock serialises checks of one invoice.
+        counter = _daily_count_locked(fields=fields, day=today)
+        stop = limit_check(checks_today=counter.count, daily_limit=limit)
+        if stop is None:
+            DailyCheckCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+            chain = verify_chain(_verify_request(fields))
+    outcome = diagnosis_make(
+        fields=fields,
+        decoded=decoded,
+        kind=fields.kind,
+        stop=stop,
+        chain=chain,
+        today=today,
+        recent_days=settings.INVOICE_RECENT_DAYS,
+    )
+    watch = None
+    if outcome.should_watch and start_watch and record.follower_id:
+        watch = invoice_watch_start(
+            follower_id=record.follower_id,
+            fields=fields,
+            issued_today=outcome.code is Diagnosis.ISSUED_TODAY,
+        )
+    elif start_watch and record.follower_id and outcome.code.value not in STILL_MISSING:
+        # The follower has just been told; a watch of this invoice has nothing left to say.
+        invoice_watch_settle(follower_id=record.follower_id, fields=fields)
+    reply = diagnosis_reply(
+        outcome=outcome,
+        fields=fields,
+        kind=fields.kind,
+        region=fields.region,
+        watching=watch is not None,
+    )
+    for name, value in _record_fields(fields).items():
+        setattr(record, name, value)
+    record.backend = chain.final.backend if chain else "rules"
+    record.result = outcome.result.value
+    record.diagnosis = outcome.code.value
+    record.details = {
+        **outcome.context,
+        "attempts": [
+            {"backend": a.backend, "result": a.result.value, "error": a.error}
+            for a in (chain.attempts if chain else ())
+        ],
+    }
+    record.latency_ms = chain.latency_ms if chain else 0
+    record.error = chain.final.error[:255] if chain else ""
+    record.save(
+        update_fields=[
+            *_record_fields(fields),
+            "backend",
+            "result",
+            "diagnosis",
+            "details",
+            "latency_ms",
+            "error",
+        ]
+    )
+    return CheckOutcome(
+        diagnosis=outcome.code,
+        result=outcome.result,
+        reply=reply,
+        needs_person=outcome.needs_person,
+        should_watch=outcome.should_watch,
+        record_id=record.pk,
+        watch_id=watch.pk if watch else None,
+        kind=fields.kind or "",
+        region=fields.region or "",
+        details=dict(chain.final.details) if chain else {},
+    )
+
+
+@transaction.atomic
+def invoice_check(
+    *,
+    follower_id: int | None,
+    fields: InvoiceFields,
+    source: str = VerificationRecord.Source.DIALOG,
+    start_watch: bool = True,
+) -> CheckOutcome:
+    """Check one invoice: rules, then the backends; record it, diagnose it, maybe watch it."""
+    record = VerificationRecord.objects.create(
+        follower_id=follower_id, source=source, **_record_fields(fields)
+    )
+    return _check_run(record=record, fields=fields, start_watch=start_watch)
+
+
+@transaction.atomic
+def invoice_check_queue(*, follower_id: int, fields: InvoiceFields) -> VerificationRecord:
+    """Record a pending check and run it in a task after commit; the result is pushed."""
+    from bot.invoices.tasks import invoice_check_push
+
+    record = VerificationRecord.objects.create(
+        follower_id=follower_id, source=VerificationRecord.Source.DIALOG, **_record_fields(fields)
+    )
+    transaction.on_commit(lambda: invoice_check_push.delay(record.pk))
+    return record
+
+
+@transaction.atomic
+def invoice_check_push_run(*, record_id: int) -> CheckOutcome | None:
+    """Run a queued check once and push its answer; a no-op when it already ran."""
+    record = (
+        VerificationRecord.objects.select_for_update()
+        .filter(pk=record_id, result=VerificationRecord.PENDING)
+        .first()
+    )
+    if record is None:
+        return None
+    outcome = _check_run(record=record, fields=record_fields(record), start_watch=True)
+    if record.follower_id:
+        follower = Follower.objects.get(pk=record.follower_id)
+        outbound_text_send(follower=follower, text=outcome.reply)
+    return outcome
+
+
+# --- the ledger ------------------------------------------------------------------------
+
+LEDGER_COLUMNS = (
+    "invoice_code",
+    "invoice_number",
+    "issue_date",
+    "amount",
+    "total",
+    "check_code",
+    "seller_name",
+    "seller_tax_id",
+    "buyer_name",
+    "status",
+    "uploaded_at",
+)
+_LEDGER_UPDATE_FIELDS = [c for c in LEDGER_COLUMNS if c not in ("invoice_code", "invoice_number")]
+
+
+class LedgerRowError(ValueError):
+    """A ledger row that cannot be stored; the message says why (in English, for operators)."""
+
+
+def _money(value: str, name: str) -> Decimal:
+    try:
+        amount = Decimal(value.replace(",", "").strip())
+    except InvalidOperation:
+        raise LedgerRowError(f"{name}: not a number: {value!r}") from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+        raise LedgerRowError(f"{name}: out of range: {value!r}")
+    return amount.quantize(Decimal("0.01"))
+
+
+def ledger_row_parse(row: dict) -> dict:
+    """Validate one ledger row (CSV strings) and return model field values."""
+    get = {k: (row.get(k) or "").strip() for k in LEDGER_COLUMNS}
+    code, number = get["invoice_code"], get["invoice_number"]
+    if code and not (code.isdigit() and len(code) in (10, 12)):
+        raise LedgerRowError(f"invoice_code: 10 or 12 digits, or empty for 数电: {code!r}")
+    if not number.isdigit() or len(number) not in (8, 20):
+        raise LedgerRowError(f"invoice_number: 8 digits, or 20 for 数电: {number!r}")
+    if (len(number) == 20) == bool(code):
+        raise LedgerRowError("a 20-digit number has no code; an 8-digit number needs one")
+    try:
+        issue_date = parse_date(get["issue_date"]) if get["issue_date"] else None
+    except ValueError:
+        issue_date = None
+    if issue_date is None:
+        raise LedgerRowError(f"issue_date: expected YYYY-MM-DD: {get['issue_date']!r}")
+    status = get["status"] or LedgerInvoice.Status.VALID
+    if status not in LedgerInvoice.Status.values:
+        raise LedgerRowError(f"status: one of {', '.join(LedgerInvoice.Status.values)}: {status!r}")
+    uploaded_at = None
+    if get["uploaded_at"]:
+        try:
+            uploaded_at = parse_datetime(get["uploaded_at"])
+        except ValueError:
+            uploaded_at = None
+        if uploaded_at is None:
+            raise LedgerRowError(f"uploaded_at: expected ISO 8601: {get['uploaded_at']!r}")
+        if timezone.is_naive(uploaded_at):
+            uploaded_at = timezone.make_aware(uploaded_at)
+    if get["check_code"] and not get["check_code"].isdigit():
+        raise LedgerRowError(f"check_code: digits only: {get['check_code']!r}")
+    return {
+        "invoice_code": code,
+        "invoice_number": number,
+        "issue_date": issue_date,
+        "amount": _money(get["amount"], "amount"),
+        "total": _money(get["total"], "total"),
+        "check_code": get["check_code"][:20],
+        "seller_name": get["seller_name"][:200],
+        "seller_tax_id": get["seller_tax_id"][:20],
+        "buyer_name": get["buyer_name"][:200],
+        "status": status,
+        "uploaded_at": uploaded_at,
+    }
+
+
+@transaction.atomic
+def ledger_invoice_upsert(*, data: dict) -> tuple[LedgerInvoice, bool]:
+    """Create or update the ledger row for (code, number); True when created."""
+    key = {"invoice_code": data.get("invoice_code") or "", "invoice_number": data["invoice_number"]}
+    defaults = {k: v for k, v in data.items() if k in _LEDGER_UPDATE_FIELDS}
+    return LedgerInvoice.objects.update_or_create(**key, defaults=defaults)
+
+
+@transaction.atomic
+def ledger_invoice_update(*, invoice: LedgerInvoice, data: dict) -> LedgerInvoice:
+    """Change fields of one ledger row (its code and number included)."""
+    changed = [k for k in LEDGER_COLUMNS if k in data]
+    for name in changed:
+        setattr(invoice, name, data[name] if name != "invoice_code" else data[name] or "")
+    invoice.save(update_fields=[*changed, "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def ledger_invoices_mark_uploaded(*, ids: Iterable[int]) -> int:
+    """Record that these invoices reached the tax system now (those not marked yet)."""
+    return LedgerInvoice.objects.filter(pk__in=list(ids), uploaded_at__isnull=True).update(
+        uploaded_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+@transaction.atomic
+def ledger_batch_upsert(*, rows: Iterable[dict]) -> tuple[int, int]:
+    """Insert or update parsed ledger rows in one statement; returns (created, updated)."""
+    by_key = {(r["invoice_code"], r["invoice_number"]): r for r in rows}  # the last row wins
+    if not by_key:
+        return 0, 0
+    numbers = {number for _, number in by_key}
+    existing = set(
+        LedgerInvoice.objects.filter(invoice_number__in=numbers).values_list(
+            "invoice_code", "invoice_number"
+        )
+    )
+    LedgerInvoice.objects.bulk_create(
+        [LedgerInvoice(**row) for row in by_key.values()],
+        update_conflicts=True,
+        unique_fields=["invoice_code", "invoice_number"],
+        update_fields=[*_LEDGER_UPDATE_FIELDS, "updated_at"],
+    )
+    updated = len(existing & by_key.keys())
+    return len(by_key) - updated, updated

@@ -1,0 +1,255 @@
+"""invoice_check records every call; queued checks push their answer to WeChat."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from bot.invoices.diagnosis import Diagnosis
+from bot.invoices.models import DailyCheckCount, InvoiceWatch, Result, VerificationRecord
+from bot.invoices.services import invoice_check, invoice_check_push_run, invoice_check_queue
+from bot.invoices.verification import verification_is_fast
+from bot.wechat.models import Message
+from tests.bot.invoices.fake_backends import FIXED_PATH, FixedBackend
+from tests.bot.invoices.verify_support import (
+    CODE_ORDINARY,
+    days_ago,
+    digital_fields,
+    ledger_row,
+    ordinary_fields,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_check_is_recorded(follower):
+    fields = ordinary_fields()
+    ledger_row(fields)
+    outcome = invoice_check(follower_id=follower.pk, fields=fields)
+    record = VerificationRecord.objects.get(pk=outcome.record_id)
+    assert record.follower == follower
+    assert (record.invoice_code, record.invoice_number) == (CODE_ORDINARY, "12345678")
+    assert record.issue_date == fields.issue_date
+    assert record.check_code == "567890"
+    assert record.kind == "electronic_ordinary"
+    assert record.region == "北京"
+    assert record.backend == "ledger"
+    assert record.result == Result.VALID
+    assert record.diagnosis == Diagnosis.VALID
+    assert record.latency_ms is not None
+    assert record.details["attempts"] == [{"backend": "ledger", "result": "valid", "error": ""}]
+    assert record.source == VerificationRecord.Source.DIALOG
+
+
+def test_rule_stops_are_recorded_without_a_backend_or_a_count():
+    outcome = invoice_check(follower_id=None, fields=ordinary_fields(issue_date=days_ago(0)))
+    record = VerificationRecord.objects.get(pk=outcome.record_id)
+    assert record.backend == "rules"
+    assert record.result == Result.ISSUED_TODAY
+    assert record.follower is None
+    assert not DailyCheckCount.objects.exists()
+
+
+def test_calls_are_counted_per_invoice_and_day():
+    invoice_check(follower_id=None, fields=ordinary_fields())
+    invoice_check(follower_id=None, fields=ordinary_fields())
+    invoice_check(follower_id=None, fields=ordinary_fields(invoice_number="99990000"))
+    counts = dict(DailyCheckCount.objects.values_list("invoice_number", "count"))
+    assert counts == {"12345678": 2, "99990000": 1}
+
+
+def test_a_kind_from_the_qr_code_wins_and_a_full_check_code_is_cut(settings):
+    FixedBackend.answers = [Result.VALID]
+    FixedBackend.requests = []
+    settings.INVOICE_VERIFY_BACKENDS = [FIXED_PATH]
+    fields = digital_fields(kind="digital_ordinary", check_code="12345678901234567890")
+    invoice_check(follower_id=None, fields=fields)
+    [request] = FixedBackend.requests
+    assert request.kind == "digital_ordinary"
+    assert request.check_code == "567890"
+    assert request.invoice_code == ""
+    assert request.amount == Decimal("1060.00")
+
+
+def test_not_uploaded_starts_a_watch_for_a_follower(follower):
+    fields = ordinary_fields(issue_date=days_ago(1))
+    ledger_row(fields, uploaded_at=None)
+    outcome = invoice_check(follower_id=follower.pk, fields=fields)
+    watch = InvoiceWatch.objects.get(pk=outcome.watch_id)
+    assert watch.follower == follower
+    assert watch.status == InvoiceWatch.Status.ACTIVE
+    assert watch.check_code == "567890"
+    assert "第一时间通知您" in outcome.reply
+    again = invoice_check(follower_id=follower.pk, fields=fields)
+    assert again.watch_id == watch.pk
+    assert InvoiceWatch.objects.count() == 1
+
+
+def test_no_watch_without_a_follower():
+    outcome = invoice_check(follower_id=None, fields=ordinary_fields(issue_date=days_ago(1)))
+    assert outcome.should_watch and outcome.watch_id is None
+    assert "第一时间通知您" not in outcome.reply
+    assert not InvoiceWatch.objects.exists()
+
+
+def test_queued_check_pushes_its_answer(follower, fake_wechat, django_capture_on_commit_callbacks):
+    fields = ordinary_fields()
+    ledger_row(fields)
+    with django_capture_on_commit_callbacks(execute=True):
+        record = invoice_check_queue(follower_id=follower.pk, fields=fields)
+    record.refresh_from_db()
+    assert record.result == Result.VALID
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    assert call.body["touser"] == "o-invoice"
+    assert "一致" in call.body["text"]["content"]
+    assert Message.objects.get(direction="out").delivery_status == "sent"
+
+
+def test_a_queued_check_runs_once(follower, settings):
+    settings.WECHAT_APP_SECRET = ""
+    fields = ordinary_fields()
+    ledger_row(fields)
+    record = VerificationRecord.objects.create(
+        follower=follower,
+        invoice_code=CODE_ORDINARY,
+        invoice_number="12345678",
+        issue_date=fields.issue_date,
+        check_code="567890",
+    )
+    assert invoice_check_push_run(record_id=record.pk).diagnosis is Diagnosis.VALID
+    assert invoice_check_push_run(record_id=record.pk) is None
+    assert Message.objects.filter(direction="out").count() == 1
+    assert DailyCheckCount.objects.get().count == 1
+
+
+def test_verification_is_fast_only_with_local_backends(settings):
+    settings.INVOICE_VERIFY_BACKENDS = ["ledger"]
+    assert verification_is_fast()
+    settings.INVOICE_VERIFY_BACKENDS = ["ledger", FIXED_PATH]
+    assert not verification_is_fast()
+
+
+def test_check_query_count(django_assert_max_num_queries, follower):
+    fields = ordinary_fields()
+    ledger_row(fields)
+    with django_assert_max_num_queries(12):
+        invoice_check(follower_id=follower.pk, fields=fields)
+
+
+def test_garbage_fields_get_an_answer_not_a_crash():
+    from bot.invoices.extraction import InvoiceFields
+
+    for fields in (
+        InvoiceFields(),
+        InvoiceFields(invoice_code="abc", invoice_number="x" * 20),
+        InvoiceFields(invoice_number="9" * 20, issue_date=datetime.date(1999, 1, 1)),
+        InvoiceFields(invoice_code="0" * 12, invoice_number="0" * 8, issue_date=days_ago(3)),
+        InvoiceFields(invoice_code="1" * 15, invoice_number="2" * 25, issue_date=days_ago(3)),
+        InvoiceFields(invoice_number="２４１１７０００００", check_code="x" * 40),
+    ):
+        outcome = invoice_check(follower_id=None, fields=fields)
+        assert outcome.reply
+        assert outcome.result in (Result.BAD_INPUT, Result.TOO_OLD)
+
+
+def _wait_for(predicate, seconds=30.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_a_queued_check_and_pushes(celery_worker_process, fake_wechat_server):
+    from bot.wechat.models import Follower
+
+    follower = Follower.objects.create(openid="o-inv-worker", subscribed=True)
+    fields = ordinary_fields(invoice_number="55556666")
+    ledger_row(fields)
+    record = invoice_check_queue(follower_id=follower.pk, fields=fields)
+
+    def pushed():
+        return any(
+            c.body["touser"] == "o-inv-worker"
+            for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
+        )
+
+    assert _wait_for(pushed)
+    record.refresh_from_db()
+    assert record.result == Result.VALID
+    [call] = [
+        c
+        for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
+        if c.body["touser"] == "o-inv-worker"
+    ]
+    assert "一致" in call.body["text"]["content"]
+
+
+def test_checking_reply_is_chinese():
+    from bot.invoices.diagnosis import checking_reply
+
+    assert "正在查询" in checking_reply()
+
+
+def test_results_by_region_for_incident_detection():
+    from django.utils import timezone
+
+    from bot.invoices.selectors import verification_results_by_region
+
+    since = timezone.now() - datetime.timedelta(minutes=1)
+    invoice_check(follower_id=None, fields=ordinary_fields())
+    invoice_check(follower_id=None, fields=ordinary_fields(invoice_number="11112222"))
+    invoice_check(follower_id=None, fields=ordinary_fields(invoice_code="031002400211"))
+    rows = verification_results_by_region(since=since)
+    assert {(r["region"], r["result"]): r["count"] for r in rows} == {
+        ("北京", "not_found"): 2,
+        ("上海", "bad_input"): 1,
+    }
+
+
+def _together(n, work):
+    """Run work(i) in n threads released at once; re-raise the first error."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(n)
+    errors, results = [], [None] * n
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checks_never_exceed_the_daily_limit():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (DATABASE_URL)")
+    fields = ordinary_fields()
+    ledger_row(fields)
+    outcomes = _together(8, lambda i: invoice_check(follower_id=None, fields=fields))
+    diagnoses = sorted(o.diagnosis.value for o in outcomes)
+    assert diagnoses == ["check_limit"] * 3 + ["valid"] * 5
+    assert DailyCheckCount.objects.get().count == 5
+    assert VerificationRecord.objects.filter(backend="ledger").count() == 5

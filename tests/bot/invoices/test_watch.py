@@ -1,0 +1,250 @@
+"""Watching a not-yet-uploaded invoice: beat re-checks, backoff, the push, expiry, the command."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from bot.invoices import watching
+from bot.invoices.models import InvoiceWatch, LedgerInvoice, VerificationRecord
+from bot.invoices.services import invoice_check
+from bot.invoices.tasks import invoice_watches_recheck_due
+from bot.wechat.models import Message
+from support.celery import app
+from tests.bot.invoices.verify_support import (
+    days_ago,
+    ledger_row,
+    ordinary_fields,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def watched(follower):
+    """A follower checked an invoice the seller has not uploaded yet."""
+    fields = ordinary_fields(issue_date=days_ago(1))
+    ledger_row(fields, uploaded_at=None)
+    outcome = invoice_check(follower_id=follower.pk, fields=fields)
+    return InvoiceWatch.objects.get(pk=outcome.watch_id)
+
+
+def _make_due(watch, **extra):
+    InvoiceWatch.objects.filter(pk=watch.pk).update(
+        next_check_at=timezone.now() - datetime.timedelta(seconds=1), **extra
+    )
+
+
+def _upload():
+    LedgerInvoice.objects.update(uploaded_at=timezone.now() - datetime.timedelta(minutes=1))
+
+
+def _watch_records():
+    return VerificationRecord.objects.filter(source=VerificationRecord.Source.WATCH)
+
+
+def test_a_new_watch_waits_and_ends_within_the_window(watched):
+    now = timezone.now()
+    first = datetime.timedelta(minutes=django_settings.INVOICE_WATCH_FIRST_DELAY_MINUTES)
+    assert now < watched.next_check_at <= now + first
+    window = datetime.timedelta(days=django_settings.INVOICE_WATCH_DAYS)
+    assert now + window - datetime.timedelta(minutes=1) < watched.expires_at <= now + window
+
+
+def test_beat_skips_watches_that_are_not_due(watched):
+    assert invoice_watches_recheck_due() == 0
+    assert not _watch_records().exists()
+
+
+def test_found_after_upload_pushes_a_notice_naming_the_invoice(
+    watched, fake_wechat, django_capture_on_commit_callbacks
+):
+    _upload()
+    _make_due(watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoice_watches_recheck_due() == 1
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.FOUND
+    assert watched.attempts == 1
+    assert watched.last_result == "valid"
+    assert watched.last_record.source == VerificationRecord.Source.WATCH
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    text = call.body["text"]["content"]
+    assert call.body["touser"] == "o-invoice"
+    assert "12345678" in text and "011002400211" in text
+    assert "一致" in text
+    # Found watches are never re-checked.
+    _make_due(watched)
+    assert invoice_watches_recheck_due() == 0
+
+
+def test_still_missing_backs_off(watched, settings):
+    settings.WECHAT_APP_SECRET = ""
+    delays = []
+    for _ in range(3):
+        _make_due(watched)
+        before = timezone.now()
+        invoice_watches_recheck_due()
+        watched.refresh_from_db()
+        delays.append((watched.next_check_at - before).total_seconds() / 60)
+    assert watched.status == InvoiceWatch.Status.ACTIVE
+    assert watched.attempts == 3
+    assert watched.last_result == "not_found"
+    first = settings.INVOICE_WATCH_FIRST_DELAY_MINUTES
+    assert [round(d) for d in delays] == [first, first * 2, first * 4]
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_backoff_is_capped(settings):
+    settings.INVOICE_WATCH_FIRST_DELAY_MINUTES = 30
+    settings.INVOICE_WATCH_MAX_DELAY_MINUTES = 360
+    minutes = [watching.watch_backoff(n).total_seconds() / 60 for n in range(1, 8)]
+    assert minutes == [30, 60, 120, 240, 360, 360, 360]
+
+
+def test_watch_checks_stay_within_the_daily_quota(watched, settings):
+    settings.WECHAT_APP_SECRET = ""
+    settings.INVOICE_WATCH_CHECKS_PER_DAY = 2
+    for _ in range(3):
+        _make_due(watched)
+        invoice_watches_recheck_due()
+    assert _watch_records().count() == 2
+    watched.refresh_from_db()
+    local = timezone.localtime(watched.next_check_at)
+    assert local.date() == timezone.localdate() + datetime.timedelta(days=1)
+    assert local.hour == watching.MORNING_HOUR
+
+
+def test_the_followers_own_checks_leave_no_room(watched, settings):
+    settings.WECHAT_APP_SECRET = ""
+    fields = ordinary_fields(issue_date=days_ago(1))
+    for _ in range(4):  # one check was made when the watch started
+        invoice_check(follower_id=watched.follower_id, fields=fields)
+    _make_due(watched)
+    invoice_watches_recheck_due()
+    assert not _watch_records().exists()
+
+
+def test_expiry_tells_the_follower_and_escalates_once(
+    watched, fake_wechat, monkeypatch, django_capture_on_commit_callbacks
+):
+    escalated = []
+    monkeypatch.setattr(
+        watching, "watch_expired_escalate", lambda *, watch: escalated.append(watch.pk)
+    )
+    _make_due(watched, expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_watches_recheck_due()
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.EXPIRED
+    assert watched.ended_at is not None
+    assert escalated == [watched.pk]
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    assert "12345678" in call.body["text"]["content"]
+    assert "仍未" in call.body["text"]["content"]
+    _make_due(watched)
+    invoice_watches_recheck_due()
+    assert escalated == [watched.pk]
+
+
+def test_found_at_the_last_check_is_not_expired(watched, settings):
+    settings.WECHAT_APP_SECRET = ""
+    _upload()
+    _make_due(watched, expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    invoice_watches_recheck_due()
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.FOUND
+
+
+def test_issued_today_is_first_rechecked_the_next_morning(follower):
+    outcome = invoice_check(follower_id=follower.pk, fields=ordinary_fields(issue_date=days_ago(0)))
+    watch = InvoiceWatch.objects.get(pk=outcome.watch_id)
+    local = timezone.localtime(watch.next_check_at)
+    assert local.date() == timezone.localdate() + datetime.timedelta(days=1)
+    assert local.hour == watching.MORNING_HOUR
+
+
+def test_command_rechecks_every_active_watch_now(watched, settings):
+    settings.WECHAT_APP_SECRET = ""
+    _upload()
+    out = StringIO()
+    call_command("invoice_recheck", "--all", stdout=out)
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.FOUND
+    assert "re-checked 1 watches: found 1" in out.getvalue()
+    out = StringIO()
+    call_command("invoice_recheck", "--due", stdout=out)
+    assert "re-checked 0 watches" in out.getvalue()
+
+
+def test_an_answer_the_follower_got_themselves_ends_the_watch(watched):
+    _upload()
+    outcome = invoice_check(
+        follower_id=watched.follower_id, fields=ordinary_fields(issue_date=days_ago(1))
+    )
+    assert outcome.diagnosis.value == "valid"
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.FOUND
+    _make_due(watched)
+    assert invoice_watches_recheck_due() == 0
+
+
+def test_a_follower_who_left_is_not_watched_for(watched):
+    watched.follower.subscribed = False
+    watched.follower.save(update_fields=["subscribed"])
+    _make_due(watched)
+    invoice_watches_recheck_due()
+    watched.refresh_from_db()
+    assert watched.status == InvoiceWatch.Status.CANCELLED
+    assert not _watch_records().exists()
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_cancelled_watch_is_left_alone(watched):
+    assert watching.invoice_watch_cancel(watch_id=watched.pk)
+    assert not watching.invoice_watch_cancel(watch_id=watched.pk)
+    _make_due(watched)
+    assert invoice_watches_recheck_due() == 0
+
+
+def test_beat_schedule_names_a_registered_task():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["invoice-watches-recheck"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] > 0
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_on_a_real_worker_pushes_the_notice(celery_worker_process, fake_wechat_server):
+    import time
+
+    from bot.wechat.models import Follower
+
+    follower = Follower.objects.create(openid="o-watch-worker", subscribed=True)
+    fields = ordinary_fields(invoice_number="77778888", issue_date=days_ago(1))
+    ledger_row(fields, uploaded_at=None)
+    watch = InvoiceWatch.objects.get(
+        pk=invoice_check(follower_id=follower.pk, fields=fields).watch_id
+    )
+    _upload()
+    _make_due(watch)
+    invoice_watches_recheck_due.delay()
+
+    def notified():
+        return [
+            c
+            for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
+            if c.body["touser"] == "o-watch-worker"
+        ]
+
+    deadline = time.monotonic() + 30
+    while not notified() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [call] = notified()
+    assert "77778888" in call.body["text"]["content"]
+    watch.refresh_from_db()
+    assert watch.status == InvoiceWatch.Status.FOUND
