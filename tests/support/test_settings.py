@@ -72,7 +72,7 @@ def test_redis_url_switches_cache_and_broker():
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == [
-        "django.core.cache.backends.redis.RedisCache",
+        "support.cache.ReusingRedisCache",
         "redis://127.0.0.1:6379/3",
         "False",
     ]
