@@ -261,3 +261,46 @@ CELERY_BEAT_SCHEDULE["invoice-watches-recheck"] = {
 # --- Help desk (tickets) ---
 
 # --- Notices, broadcasts and incidents (bot.notices) ---
+# Shared send budget (token bucket in Redis) for every notice; WeChat also caps per day.
+NOTICES_RATE_PER_SECOND = env.float("NOTICES_RATE_PER_SECOND", default=1000.0)
+NOTICES_BURST_SECONDS = env.float("NOTICES_BURST_SECONDS", default=1.0)
+# After 45009 (frequency limit) nobody sends for this long.
+NOTICES_RATE_LIMIT_PAUSE_SECONDS = env.float("NOTICES_RATE_LIMIT_PAUSE_SECONDS", default=5.0)
+NOTICES_CHUNK_SIZE = env.int("NOTICES_CHUNK_SIZE", default=200)  # notices per delivery task
+NOTICES_EXPAND_BATCH = env.int("NOTICES_EXPAND_BATCH", default=2000)  # followers per step
+NOTICES_MAX_ATTEMPTS = env.int("NOTICES_MAX_ATTEMPTS", default=5)
+# A claim older than this belongs to a lost worker; must stay well under the dedup window.
+NOTICES_CLAIM_LEASE_SECONDS = env.int("NOTICES_CLAIM_LEASE_SECONDS", default=60)
+# WeChat drops a repeated template client_msg_id for 10 minutes; keep a margin.
+NOTICES_CLIENT_MSG_ID_WINDOW_SECONDS = 540
+NOTICES_RECOVER_BATCH = env.int("NOTICES_RECOVER_BATCH", default=20000)
+NOTICES_RECOVER_SECONDS = env.float("NOTICES_RECOVER_SECONDS", default=60.0)
+# Template for notice kinds without their own NoticeTemplate (admin); falls back to
+# WECHAT_DEFAULT_TEMPLATE_ID.
+NOTICES_DEFAULT_TEMPLATE_ID = env.str("NOTICES_DEFAULT_TEMPLATE_ID", default="")
+# Incident detection: >= MIN_COUNT distinct followers in WINDOW and >= RATE_FACTOR x the
+# usual rate of the BASELINE_HOURS before.
+NOTICES_INCIDENT_MIN_COUNT = env.int("NOTICES_INCIDENT_MIN_COUNT", default=20)
+NOTICES_INCIDENT_WINDOW_MINUTES = env.int("NOTICES_INCIDENT_WINDOW_MINUTES", default=30)
+NOTICES_INCIDENT_RATE_FACTOR = env.float("NOTICES_INCIDENT_RATE_FACTOR", default=3.0)
+NOTICES_INCIDENT_BASELINE_HOURS = env.int("NOTICES_INCIDENT_BASELINE_HOURS", default=7 * 24)
+NOTICES_INCIDENT_RESULTS = env.list(
+    "NOTICES_INCIDENT_RESULTS", default=["not_found", "upstream_error"]
+)
+NOTICES_INCIDENT_INTENTS = env.list(
+    "NOTICES_INCIDENT_INTENTS", default=["system_outage", "invoice_not_found"]
+)
+CELERY_BEAT_SCHEDULE["notices-recover"] = {
+    "task": "bot.notices.tasks.recover_notices",
+    "schedule": NOTICES_RECOVER_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["notices-start-due-broadcasts"] = {
+    "task": "bot.notices.tasks.start_due_broadcasts",
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["notices-detect-incidents"] = {
+    "task": "bot.notices.tasks.detect_incidents",
+    "schedule": env.float("NOTICES_DETECT_SECONDS", default=300.0),
+}
+# HTTP calls in flight per delivery task (threads; WeChat's latency, not CPU, dominates).
+NOTICES_SEND_THREADS = env.int("NOTICES_SEND_THREADS", default=8)

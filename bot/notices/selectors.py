@@ -1,0 +1,75 @@
+"""Reads of notices, broadcasts and incidents."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from bot.notices.models import Broadcast, Incident, Notice
+from bot.wechat.models import Message
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    pending: int
+    cancelled: int
+    delivered: int  # WeChat's TEMPLATESENDJOBFINISH said it reached the phone
+
+    @property
+    def percent_done(self) -> int:
+        if not self.total:
+            return 100
+        return min(100, round(100 * (self.sent + self.failed + self.cancelled) / self.total))
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> Progress:
+    """Sent / failed / pending counts of a broadcast's notices (one query)."""
+    counts = Notice.objects.filter(broadcast=broadcast).aggregate(
+        sent=Count("pk", filter=Q(status__in=Notice.DONE_OK)),
+        failed=Count("pk", filter=Q(status__in=Notice.DONE_BAD)),
+        cancelled=Count("pk", filter=Q(status=Notice.Status.CANCELLED)),
+        delivered=Count("pk", filter=Q(message__delivery_status=Message.Delivery.DELIVERED)),
+        created=Count("pk"),
+    )
+    total = max(broadcast.total, counts["created"])
+    if broadcast.status == Broadcast.Status.CANCELLED:
+        total = counts["created"]
+    settled = counts["sent"] + counts["failed"] + counts["cancelled"]
+    return Progress(
+        total=total,
+        sent=counts["sent"],
+        failed=counts["failed"],
+        pending=max(0, total - settled),
+        cancelled=counts["cancelled"],
+        delivered=counts["delivered"],
+    )
+
+
+def incidents_active_for(*, region: str) -> QuerySet[Incident]:
+    """Public, unresolved incidents matching a region (or system-wide ones), specific first."""
+    matching = Q(region="", issuer="")
+    if region:
+        matching |= Q(region=region)
+    return Incident.objects.filter(matching, status__in=Incident.ACTIVE_STATUSES).order_by(
+        "-region", "-id"
+    )
+
+
+def incident_tickets(*, incident: Incident):
+    """Help-desk tickets of the incident's affected followers opened since it began."""
+    from tickets.models import Ticket
+
+    # The detection window before the incident was opened counts: those tickets started it.
+    since = incident.created_at - timedelta(minutes=settings.NOTICES_INCIDENT_WINDOW_MINUTES)
+    openids = incident.followers.values_list("openid", flat=True)
+    return Ticket.objects.filter(requester_ref__in=openids, created_at__gte=since).order_by(
+        "-created_at"
+    )
+
+
+def follower_notices(*, follower_id: int) -> QuerySet[Notice]:
+    return Notice.objects.filter(follower_id=follower_id).order_by("-id")

@@ -1,0 +1,381 @@
+"""Writes of the notice service: queue a notice, deliver claimed notices, recover lost work.
+
+Every notice moves pending → sending → sent (or failed/unknown/cancelled). A
+delivery claims its rows first (row locks with SKIP LOCKED, then a claim token),
+so two tasks holding the same ids never both send; the outcome is written only
+for rows that still carry the claim token. Work lost with a worker is picked up
+by `notices_recover` once the claim lease has passed.
+"""
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bot.notices import channels
+from bot.notices.models import Broadcast, Notice
+from bot.notices.throttle import throttle_acquire, throttle_back_off
+from bot.wechat.client import Errcode, WeChatApiError, wechat_configured
+from bot.wechat.models import Follower, Message
+
+logger = logging.getLogger(__name__)
+
+_ACTIVE_KEY = "notices:active:"
+
+
+def notices_queue(notice_ids: list[int]) -> None:
+    """Queue delivery of these notices in chunks once the transaction commits."""
+    from bot.notices.tasks import deliver_notices
+
+    size = settings.NOTICES_CHUNK_SIZE
+    for start in range(0, len(notice_ids), size):
+        chunk = notice_ids[start : start + size]
+        transaction.on_commit(lambda chunk=chunk: deliver_notices.delay(chunk))
+
+
+@transaction.atomic
+def notice_send(
+    *,
+    kind: str,
+    follower_id: int,
+    text: str,
+    idempotency_key: str,
+    template_data: dict | None = None,
+    url: str = "",
+) -> Notice:
+    """Queue one notice; the same (follower, idempotency key) returns the existing one."""
+    notice, created = Notice.objects.get_or_create(
+        follower_id=follower_id,
+        idempotency_key=idempotency_key,
+        defaults={
+            "kind": kind,
+            "text": text,
+            "url": url,
+            "template_data": template_data,
+            "queued_at": timezone.now(),
+        },
+    )
+    if created:
+        notices_queue([notice.pk])
+    return notice
+
+
+@dataclass
+class DeliveryOutcome:
+    """What one delivery run did; `retry_ids` should be tried again after `countdown` s."""
+
+    settled: dict[str, int] = field(default_factory=dict)
+    retry_ids: list[int] = field(default_factory=list)
+    countdown: int = 0
+    broadcast_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Result:
+    notice: Notice
+    status: str
+    channel: str = ""
+    msg_id: str = ""
+    template_id: str = ""
+    payload: dict | None = None
+    error: WeChatApiError | None = None
+
+
+def _claim(notice_ids: list[int], token: str, now: datetime) -> list[Notice]:
+    with transaction.atomic():
+        ids = list(
+            Notice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=notice_ids, status=Notice.Status.PENDING)
+            .exclude(broadcast__status=Broadcast.Status.CANCELLED)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        Notice.objects.filter(pk__in=ids).update(
+            status=Notice.Status.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Notice.objects.filter(pk__in=ids, claim_token=token)
+        .select_related("follower")
+        .order_by("pk")
+    )
+
+
+def _send_one(client, notice: Notice, *, now: datetime, templates: dict) -> _Result:
+    follower = notice.follower
+    if not follower.subscribed:
+        return _Result(notice, Notice.Status.FAILED, error=WeChatApiError(43004, "unsubscribed"))
+    choice = channels.template_for(notice.kind, templates)
+    use_cs = channels.within_service_window(follower.last_interaction_at, now=now)
+    if not use_cs and choice is None:
+        error = WeChatApiError(None, "no template configured for this notice kind")
+        return _Result(notice, Notice.Status.FAILED, error=error)
+    if client is None:  # embedded mode: the simulator shows it
+        channel = Notice.Channel.CUSTOMER_SERVICE if use_cs else Notice.Channel.TEMPLATE
+        return _Result(notice, Notice.Status.SIMULATED, channel=channel)
+    try:
+        if use_cs:
+            try:
+                msg_id = channels.send_text(client, openid=follower.openid, notice=notice)
+                return _Result(notice, Notice.Status.SENT, Notice.Channel.CUSTOMER_SERVICE, msg_id)
+            except WeChatApiError as exc:
+                if exc.errcode != Errcode.OUTSIDE_REPLY_WINDOW or choice is None:
+                    raise
+        data = channels.template_data(notice, choice, now=now)
+        msg_id = channels.send_template(
+            client, openid=follower.openid, notice=notice, choice=choice, data=data
+        )
+        return _Result(
+            notice,
+            Notice.Status.SENT,
+            Notice.Channel.TEMPLATE,
+            msg_id,
+            template_id=choice.template_id,
+            payload={"data": data, "url": notice.url},
+        )
+    except WeChatApiError as exc:
+        channel = Notice.Channel.CUSTOMER_SERVICE if use_cs else Notice.Channel.TEMPLATE
+        if exc.transient and notice.attempts < settings.NOTICES_MAX_ATTEMPTS:
+            return _Result(notice, Notice.Status.PENDING, channel, error=exc)
+        return _Result(notice, Notice.Status.FAILED, channel, error=exc)
+
+
+def _mirror(results: list[_Result], now: datetime) -> None:
+    """Outbound Message rows for what reached (or would reach) the follower."""
+    shown = [r for r in results if r.status in Notice.DONE_OK]
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                follower_id=r.notice.follower_id,
+                direction=Message.Direction.OUT,
+                msg_type=Message.Type.TEMPLATE
+                if r.channel == Notice.Channel.TEMPLATE
+                else Message.Type.TEXT,
+                text=r.notice.text,
+                channel=r.channel,
+                delivery_status=r.status,
+                wechat_msg_id=r.msg_id,
+                sent_at=now,
+                template_id=r.template_id,
+                payload=r.payload,
+            )
+            for r in shown
+        ]
+    )
+    for result, message in zip(shown, messages, strict=True):
+        result.notice.message = message
+
+
+_OUTCOME_FIELDS = [
+    "status",
+    "channel",
+    "wechat_msg_id",
+    "error_code",
+    "error_message",
+    "sent_at",
+    "claim_token",
+    "queued_at",
+    "message",
+]
+
+# PostgreSQL: one UPDATE ... FROM (VALUES ...) per chunk; bulk_update's CASE per field costs
+# more CPU than the sends themselves.
+_OUTCOME_SQL = """
+UPDATE {table} AS n SET status = v.status, channel = v.channel, wechat_msg_id = v.msg_id,
+    error_code = v.error_code, error_message = v.error_message, sent_at = v.sent_at,
+    claim_token = '', queued_at = v.queued_at, message_id = v.message_id
+FROM (VALUES {rows}) AS v(id, status, channel, msg_id, error_code, error_message, sent_at,
+    queued_at, message_id)
+WHERE n.id = v.id
+"""
+_OUTCOME_ROW = (
+    "(%s::bigint, %s, %s, %s, %s::integer, %s, %s::timestamptz, %s::timestamptz, %s::bigint)"
+)
+
+
+def _write_outcomes(notices: list[Notice]) -> None:
+    if not notices:
+        return
+    if connection.vendor != "postgresql":
+        Notice.objects.bulk_update(notices, _OUTCOME_FIELDS)
+        return
+    params: list = []
+    for n in notices:
+        params += [
+            n.pk,
+            n.status,
+            n.channel,
+            n.wechat_msg_id,
+            n.error_code,
+            n.error_message,
+            n.sent_at,
+            n.queued_at,
+            n.message_id,
+        ]
+    sql = _OUTCOME_SQL.format(
+        table=Notice._meta.db_table, rows=", ".join([_OUTCOME_ROW] * len(notices))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _settle(results: list[_Result], token: str, now: datetime) -> list[_Result]:
+    with transaction.atomic():
+        mine = set(
+            Notice.objects.select_for_update()
+            .filter(pk__in=[r.notice.pk for r in results], claim_token=token)
+            .filter(status=Notice.Status.SENDING)
+            .values_list("pk", flat=True)
+        )
+        results = [r for r in results if r.notice.pk in mine]
+        _mirror(results, now)
+        for r in results:
+            n = r.notice
+            n.status, n.channel, n.wechat_msg_id = r.status, r.channel, r.msg_id
+            n.error_code = r.error.errcode if r.error else None
+            n.error_message = (r.error.errmsg if r.error else "")[:255]
+            n.sent_at = now if r.status in Notice.DONE_OK else None
+            n.claim_token = ""
+            if r.status == Notice.Status.PENDING:
+                n.queued_at = now
+        _write_outcomes([r.notice for r in results])
+        gone = {
+            r.notice.follower_id
+            for r in results
+            if r.error
+            and r.error.errcode == Errcode.USER_UNSUBSCRIBED
+            and r.notice.follower.subscribed
+        }
+        if gone:
+            Follower.objects.filter(pk__in=gone).update(subscribed=False, unsubscribed_at=now)
+    return results
+
+
+def _send_stripe(client, notices: list[Notice], *, now: datetime, templates: dict) -> list:
+    results = []
+    for notice in notices:
+        try:
+            results.append(_send_one(client, notice, now=now, templates=templates))
+        except Exception as exc:  # a bug must not strand the rest of the chunk
+            logger.exception("notice %s: unexpected delivery error", notice.pk)
+            status = (
+                Notice.Status.PENDING
+                if notice.attempts < settings.NOTICES_MAX_ATTEMPTS
+                else Notice.Status.FAILED
+            )
+            error = WeChatApiError(None, f"internal: {exc.__class__.__name__}")
+            results.append(_Result(notice, status, error=error))
+    return results
+
+
+def _send_all(notices: list[Notice], *, configured: bool, now: datetime, templates: dict):
+    """Send a claimed chunk; several HTTP calls in flight (WeChat's latency dominates)."""
+    if not configured:
+        return _send_stripe(None, notices, now=now, templates=templates)
+    threads = max(1, min(settings.NOTICES_SEND_THREADS, len(notices)))
+    if threads == 1:
+        return _send_stripe(channels.chunk_client(), notices, now=now, templates=templates)
+    stripes = [notices[i::threads] for i in range(threads)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        done = pool.map(
+            lambda stripe: _send_stripe(
+                channels.chunk_client(), stripe, now=now, templates=templates
+            ),
+            stripes,
+        )
+        return [result for stripe in done for result in stripe]
+
+
+def _mark_active(notices: list[Notice]) -> None:
+    """Tell recovery these notices' queue is draining (their broadcast, or standalone)."""
+    lease = settings.NOTICES_CLAIM_LEASE_SECONDS
+    for broadcast_id in {n.broadcast_id for n in notices}:
+        cache.set(f"{_ACTIVE_KEY}{broadcast_id or 0}", 1, timeout=lease)
+
+
+def notices_deliver(*, notice_ids: list[int]) -> DeliveryOutcome:
+    """Claim the pending notices among `notice_ids`, send them, record each outcome."""
+    outcome = DeliveryOutcome()
+    configured = wechat_configured()
+    # Budget first, so a claimed notice never waits: claims stay short against the lease.
+    if configured and not throttle_acquire(len(notice_ids)):
+        outcome.retry_ids, outcome.countdown = list(notice_ids), 5
+        return outcome
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    notices = _claim(notice_ids, token, now)
+    if not notices:
+        return outcome
+    _mark_active(notices)
+    templates = channels.templates_by_kind()
+    results = _send_all(notices, configured=configured, now=now, templates=templates)
+    if any(r.error and r.error.errcode == Errcode.OUT_OF_API_FREQ_LIMIT for r in results):
+        throttle_back_off(settings.NOTICES_RATE_LIMIT_PAUSE_SECONDS)
+    for r in _settle(results, token, timezone.now()):
+        outcome.settled[r.status] = outcome.settled.get(r.status, 0) + 1
+        if r.status == Notice.Status.PENDING:
+            outcome.retry_ids.append(r.notice.pk)
+            outcome.countdown = max(outcome.countdown, min(2**r.notice.attempts, 60))
+        if r.notice.broadcast_id:
+            outcome.broadcast_ids.add(r.notice.broadcast_id)
+    return outcome
+
+
+def _may_have_gone_out_as_text() -> Q:
+    """A stuck notice whose follower was inside the 48-hour window at claim time."""
+    return Q(follower__last_interaction_at__gt=F("claimed_at") - channels.CS_WINDOW)
+
+
+@transaction.atomic
+def notices_recover(*, now: datetime | None = None) -> dict[str, int]:
+    """Requeue notices a lost worker left behind; give up on the ones unsafe to resend.
+
+    A stuck template notice is resent: WeChat drops a repeat with the same
+    client_msg_id for 10 minutes. A stuck customer-service message has no such
+    guard, so it becomes `unknown` rather than risk a second copy.
+    """
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.NOTICES_CLAIM_LEASE_SECONDS)
+    dedup_window = timedelta(seconds=settings.NOTICES_CLIENT_MSG_ID_WINDOW_SECONDS)
+    stuck = Notice.objects.filter(status=Notice.Status.SENDING, claimed_at__lt=now - lease)
+    unsafe = Q(claimed_at__lt=now - dedup_window)
+    if wechat_configured():
+        unsafe |= _may_have_gone_out_as_text()
+    unknown = stuck.filter(unsafe).update(
+        status=Notice.Status.UNKNOWN,
+        claim_token="",
+        error_message="worker lost during the call; not resent",
+    )
+    resend = list(stuck.values_list("pk", flat=True))
+    # A pending notice waits in the queue behind its broadcast's other chunks; only when
+    # nothing of that broadcast (or no standalone notice) was claimed for a lease is its task
+    # taken for lost with a worker.
+    waiting = Notice.objects.filter(status=Notice.Status.PENDING, queued_at__lt=now - lease)
+    groups = set(waiting.order_by().values_list("broadcast_id", flat=True).distinct())
+    idle = [g for g in groups if cache.get(f"{_ACTIVE_KEY}{g or 0}") is None]
+    stale: list[int] = []
+    if idle:
+        in_idle = Q(broadcast_id__in=[g for g in idle if g is not None])
+        if None in idle:
+            in_idle |= Q(broadcast_id__isnull=True)
+        stale = list(
+            waiting.filter(in_idle)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: settings.NOTICES_RECOVER_BATCH]
+        )
+    Notice.objects.filter(pk__in=resend).update(
+        status=Notice.Status.PENDING, claim_token="", queued_at=now
+    )
+    Notice.objects.filter(pk__in=stale).update(queued_at=now)
+    notices_queue(resend + stale)
+    return {"unknown": unknown, "resent": len(resend), "requeued": len(stale)}
