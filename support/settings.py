@@ -259,6 +259,40 @@ CELERY_BEAT_SCHEDULE["invoice-watches-recheck"] = {
 }
 
 # --- Help desk (tickets) ---
+# Replies and notices reach people through this backend (tickets never imports bot).
+TICKETS_NOTIFY_BACKEND = env.str(
+    "TICKETS_NOTIFY_BACKEND", default="bot.dialog.ticket_channel.WeChatTicketBackend"
+)
+# Template message used for ticket replies/notices outside the 48-hour window
+# (empty: WECHAT_DEFAULT_TEMPLATE_ID).
+TICKETS_WECHAT_TEMPLATE_ID = env.str("TICKETS_WECHAT_TEMPLATE_ID", default="")
+# Optional dotted path `callable(ticket) -> list[dict]` re-verifying a ticket's invoices.
+TICKETS_INVOICE_REVERIFY = env.str("TICKETS_INVOICE_REVERIFY", default="")
+TICKETS_REOPEN_DAYS = env.int("TICKETS_REOPEN_DAYS", default=7)
+TICKETS_AUTO_CLOSE_DAYS = env.int("TICKETS_AUTO_CLOSE_DAYS", default=7)
+TICKETS_MINUTES_PER_TICKET = env.int("TICKETS_MINUTES_PER_TICKET", default=20)
+TICKETS_BUSINESS_HOURS = {
+    "timezone": "Asia/Shanghai",
+    "weekdays": env.list("TICKETS_BUSINESS_WEEKDAYS", cast=int, default=[0, 1, 2, 3, 4]),
+    "start": env.str("TICKETS_BUSINESS_START", default="09:00"),
+    "end": env.str("TICKETS_BUSINESS_END", default="18:00"),
+}
+# Several apps have a "status" choice field; name the ticket one explicitly in the schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TicketStatusEnum"] = (
+    "tickets.models.Ticket.Status"
+)
+CELERY_BEAT_SCHEDULE["tickets-assign-waiting"] = {
+    "task": "tickets.tasks.tickets_assign_waiting",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["tickets-sla-check"] = {
+    "task": "tickets.tasks.tickets_sla_check",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["tickets-auto-close"] = {
+    "task": "tickets.tasks.tickets_auto_close",
+    "schedule": 15 * 60.0,
+}
 
 # --- Notices, broadcasts and incidents (bot.notices) ---
 # Shared send budget (token bucket in Redis) for every notice; WeChat also caps per day.

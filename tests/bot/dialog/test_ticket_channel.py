@@ -1,0 +1,146 @@
+"""The WeChat backend of the help desk against the local fake WeChat API."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bot.dialog.ticket_channel import WeChatTicketBackend
+from bot.wechat.models import Follower
+from tickets import services
+from tickets.models import AgentProfile, Queue
+from tickets.notify import NoticeKind
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def wechat_backend(settings):
+    settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
+    settings.TICKETS_WECHAT_TEMPLATE_ID = "TPL-TICKET"
+
+
+@pytest.fixture
+def agent(django_user_model):
+    user = django_user_model.objects.create_user("agent-ch", is_staff=True)
+    profile = AgentProfile.objects.create(user=user, on_duty=True, notify_ref="o-agent-ch")
+    profile.queues.set(Queue.objects.all())
+    return user
+
+
+def ticket_for(openid, *, last_seen):
+    Follower.objects.create(openid=openid, subscribed=True, last_interaction_at=last_seen)
+    return services.ticket_escalate(
+        requester_ref=openid,
+        category="invoice_not_found",
+        reason="asked",
+        text="查不到",
+        announce=False,
+    ).ticket
+
+
+def test_reply_inside_48_hours_is_a_customer_service_message(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    ticket = ticket_for("o-in", last_seen=timezone.now() - timedelta(hours=47))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.ticket_reply_send(ticket=ticket, author=agent, text="您好")
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    assert call.body["touser"] == "o-in"
+    assert call.body["text"]["content"].startswith("您好")
+    assert not fake_wechat.calls("/cgi-bin/message/template/send")
+    info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
+    assert (info.channel, info.status, info.delivered) == ("客服消息", "已发送", True)
+
+
+def test_reply_after_48_hours_is_a_template_message(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    ticket = ticket_for("o-out", last_seen=timezone.now() - timedelta(hours=49))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.ticket_reply_send(ticket=ticket, author=agent, text="核查结果：已入库")
+    assert not fake_wechat.calls("/cgi-bin/message/custom/send")
+    [call] = fake_wechat.calls("/cgi-bin/message/template/send")
+    assert call.body["touser"] == "o-out"
+    assert call.body["template_id"] == "TPL-TICKET"
+    assert call.body["data"]["keyword1"]["value"] == ticket.number
+    assert "核查结果：已入库" in call.body["data"]["remark"]["value"]
+    info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
+    assert info.channel == "模板消息" and info.delivered is True
+
+
+def test_a_refused_reply_is_reported_as_not_delivered(
+    agent, fake_wechat, settings, django_capture_on_commit_callbacks
+):
+    settings.TICKETS_WECHAT_TEMPLATE_ID = ""
+    settings.WECHAT_DEFAULT_TEMPLATE_ID = ""
+    ticket = ticket_for("o-late", last_seen=timezone.now() - timedelta(hours=47, minutes=58))
+    fake_wechat.fail_next("/cgi-bin/message/custom/send", 45015)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.ticket_reply_send(ticket=ticket, author=agent, text="您好")
+    info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
+    assert info.delivered is False and "45015" in info.detail
+
+
+def test_status_notices_reach_the_follower(agent, fake_wechat, django_capture_on_commit_callbacks):
+    ticket = ticket_for("o-notice", last_seen=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_status_change(ticket=ticket, status="resolved", actor=agent)
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    text = call.body["text"]["content"]
+    assert ticket.number in text and "1-5" in text
+
+
+def test_notice_for_an_escalation_outside_a_conversation(
+    fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.dialog.helpdesk import escalate_follower
+
+    follower = Follower.objects.create(
+        openid="o-watch", subscribed=True, last_interaction_at=timezone.now()
+    )
+    invoices = [{"number": "24117000000212341234", "result": "not_found"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = escalate_follower(
+            follower=follower, reason="watch_expired", category="sync_delay", invoices=invoices
+        )
+    assert ticket.invoices == invoices
+    assert ticket.subject == "发票跟踪到期仍未查到"
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    assert call.body["touser"] == "o-watch" and ticket.number in call.body["text"]["content"]
+
+
+def test_requester_message_alerts_the_assignee(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    Follower.objects.create(
+        openid="o-agent-ch", subscribed=True, last_interaction_at=timezone.now()
+    )
+    ticket = ticket_for("o-user", last_seen=timezone.now())
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_requester_message_add(ticket=ticket, text="补充：金额 100 元")
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    assert call.body["touser"] == "o-agent-ch"
+    assert "补充：金额 100 元" in call.body["text"]["content"]
+
+
+def test_every_notice_kind_has_a_template():
+    for kind in NoticeKind:
+        name = f"ticket_{'alert' if kind.audience == 'staff' else 'notice'}_{kind}.txt"
+        from django.template.loader import get_template
+
+        get_template(f"bot/replies/{name}")
+
+
+def test_ticket_changes_make_the_fast_path_forget_the_follower(agent):
+    from django.core.cache import cache
+
+    from bot.dialog.helpdesk_state import QUIET, quiet_key
+
+    cache.set(quiet_key("o-fast"), QUIET)
+    ticket = ticket_for("o-fast", last_seen=timezone.now())
+    assert cache.get(quiet_key("o-fast")) != QUIET
+    cache.set(quiet_key("o-fast"), QUIET)
+    services.ticket_status_change(ticket=ticket, status="resolved", actor=agent)
+    assert cache.get(quiet_key("o-fast")) != QUIET

@@ -1,0 +1,81 @@
+"""An agent answers a ticket in admin, driven in headless Chromium against a live server."""
+
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from bot.wechat.models import Follower, Message
+from tickets import services
+from tickets.models import AgentProfile, CannedResponse, Queue
+
+CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 10_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    pytest.mark.django_db(transaction=True),
+    # Transactional tests start from a flushed database: put the seeded queues back.
+    pytest.mark.usefixtures("seeded_queues"),
+]
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch, settings):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.WECHAT_APP_SECRET = ""  # pushes settle as `simulated`, nothing leaves the machine
+    settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
+        page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_agent_replies_with_a_canned_response(browser_page, live_server, django_user_model):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    user = django_user_model.objects.create_user("agent-ui", password="pw-ui-12345", is_staff=True)
+    profile = AgentProfile.objects.create(user=user, on_duty=True)
+    profile.queues.set(Queue.objects.all())
+    Follower.objects.create(openid="o-ui", subscribed=True, last_interaction_at=timezone.now())
+    ticket = services.ticket_escalate(
+        requester_ref="o-ui",
+        requester_name="王五",
+        category="invoice_not_found",
+        reason="asked",
+        text="发票查不到",
+        invoices=[{"number": "24117000000212341234", "result": "查无此票"}],
+        announce=False,
+    ).ticket
+    CannedResponse.objects.create(
+        title="核查中", text="工单 {ticket_number}：正在核查 {invoice_number}"
+    )
+
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/tickets/ticket/")
+    page.fill("#id_username", "agent-ui")
+    page.fill("#id_password", "pw-ui-12345")
+    page.click("input[type=submit]")
+    page.get_by_role("link", name=ticket.number).click()
+    expect(page.locator("#tk-conversation")).to_contain_text("发票查不到")
+
+    page.select_option("#tk-canned", label="核查中")
+    text = page.locator("#tk-reply-text")
+    expect(text).to_have_value(f"工单 {ticket.number}：正在核查 24117000000212341234")
+    text.fill(text.input_value() + "，请稍候")
+    page.click("#tk-reply-send")
+
+    expect(page.locator(".messagelist")).to_contain_text("回复已提交")
+    expect(page.locator("#tk-conversation")).to_contain_text("请稍候")
+    expect(page.locator("#tk-conversation .tk-delivery").last).to_contain_text("模拟器")
+    out = Message.objects.get(follower__openid="o-ui", channel="customer_service")
+    assert "正在核查 24117000000212341234，请稍候" in out.text
