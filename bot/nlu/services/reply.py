@@ -156,7 +156,9 @@ def _resolve(
     )
     if leans_on_topic:
         joined = classify_with(index, f"{state.topic_text} {text}")
-        if joined.action == ANSWER and (joined.intent == state.intent or alone.action != ANSWER):
+        # The topic helps only a message that has no confident answer of its own, or
+        # agrees with it: "发漂查不倒" after "我的工单" is a new question, not a follow-up.
+        if joined.action == ANSWER and (alone.action != ANSWER or alone.intent == joined.intent):
             return joined, joined.entry, f"{state.topic_text} {text}"
     return alone, alone.entry, text
 

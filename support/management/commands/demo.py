@@ -1,21 +1,35 @@
-"""Set up the embedded demo (migrate, demo agent, demo conversations) and run the server."""
+"""Set up the embedded demo (migrate, demo agent, demo data) and run the server."""
 
+import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bot.invoices.models import LedgerInvoice
+from bot.invoices.services import ledger_invoice_upsert, ledger_row_parse
 from bot.simulator.envelope import message_fields
 from bot.wechat.models import Follower
 from bot.wechat.services import message_receive
+from tickets.models import AgentProfile, Queue
 
 DEMO_USERNAME = "agent"
 DEMO_PASSWORD = "fapiao-demo"  # noqa: S105 - printed on screen; demo (DEBUG) only
 DEMO_CONVERSATIONS = {
     "sim-demo-zhang": ["你好", "发票查不到怎么办"],
     "sim-demo-li": ["数电票没有发票代码怎么查验"],
+    "sim-demo-wang": ["发票一直查不到，转人工"],
 }
+
+# Invoices "issued through the operator's platform", to try in the simulator: one in
+# the tax system, one the seller has not uploaded yet, one voided. Dates are relative so
+# the demo never hits the "issued today" or "older than 5 years" rules.
+DEMO_INVOICES = [
+    ("", "26117000000012345678", 3, "1000.00", "1060.00", "", "valid", True),
+    ("011002500111", "04718263", 2, "500.00", "530.00", "12345678901234567890", "valid", False),
+    ("1100251130", "00112233", 10, "2000.00", "2260.00", "", "voided", True),
+]
 
 
 class Command(BaseCommand):
@@ -30,6 +44,7 @@ class Command(BaseCommand):
             raise CommandError("the demo runs with DJANGO_DEBUG=1 only")
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_agent()
+        self._demo_invoices()
         self._demo_conversations()
         host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
         base = f"http://{host.replace('0.0.0.0', '127.0.0.1')}"  # noqa: S104
@@ -39,6 +54,8 @@ class Command(BaseCommand):
             + f"  Agent admin      : {base}/admin/   (user {DEMO_USERNAME} / {DEMO_PASSWORD})\n"
             + f"  API docs         : {base}/api/docs/\n"
             + f"  Health           : {base}/healthz\n"
+            + "\nTry in the simulator: 发票查不到怎么办 · 转人工 · 我的工单 · or an invoice:\n"
+            + "".join(f"  {line}\n" for line in self._invoice_examples())
         )
         if not no_server:
             call_command("runserver", addrport, use_reloader=False)
@@ -47,8 +64,50 @@ class Command(BaseCommand):
         user_model = get_user_model()
         if user_model.objects.filter(username=DEMO_USERNAME).exists():
             return
-        user_model.objects.create_superuser(DEMO_USERNAME, "agent@example.invalid", DEMO_PASSWORD)
+        user = user_model.objects.create_superuser(
+            DEMO_USERNAME, "agent@example.invalid", DEMO_PASSWORD
+        )
+        # On duty in every queue, so the demo's escalations are assigned to this login.
+        profile = AgentProfile.objects.create(user=user, on_duty=True, is_supervisor=True)
+        profile.queues.set(Queue.objects.all())
         self.stdout.write(f"created demo agent login {DEMO_USERNAME}")
+
+    def _demo_invoices(self) -> None:
+        if LedgerInvoice.objects.filter(seller_name="演示商贸有限公司").exists():
+            return
+        today = datetime.date.today()
+        for code, number, days_ago, amount, total, check, status, uploaded in DEMO_INVOICES:
+            issued = today - datetime.timedelta(days=days_ago)
+            row = {
+                "invoice_code": code,
+                "invoice_number": number,
+                "issue_date": issued.isoformat(),
+                "amount": amount,
+                "total": total,
+                "check_code": check,
+                "seller_name": "演示商贸有限公司",
+                "seller_tax_id": "91110108MA01ABCD2X",
+                "buyer_name": "演示科技有限公司",
+                "status": status,
+                "uploaded_at": f"{issued.isoformat()}T18:00:00+08:00" if uploaded else "",
+            }
+            ledger_invoice_upsert(data=ledger_row_parse(row))
+        self.stdout.write(f"created {len(DEMO_INVOICES)} demo invoices in the ledger")
+
+    def _invoice_examples(self) -> list[str]:
+        lines = []
+        for code, number, _days, amount, total, check, _status, _uploaded in DEMO_INVOICES:
+            invoice = LedgerInvoice.objects.filter(invoice_code=code, invoice_number=number).first()
+            if invoice is None:
+                continue
+            date = invoice.issue_date.strftime("%Y年%m月%d日")
+            if not code:
+                lines.append(f"数电票 号码{number} 日期{date} 价税合计{total}")
+            elif check:
+                lines.append(f"代码{code} 号码{number} 日期{date} 校验码后6位{check[-6:]}")
+            else:
+                lines.append(f"专票 代码{code} 号码{number} 日期{date} 不含税金额{amount}")
+        return lines
 
     def _demo_conversations(self) -> None:
         if Follower.objects.filter(openid__startswith="sim-demo-").exists():

@@ -80,3 +80,11 @@ def test_context_lives_for_the_configured_time(conversation, settings, monkeypat
     settings.NLU_CONTEXT_TTL_SECONDS = 120
     context_save(conversation, ConversationState(intent="sync_delay"))
     assert calls == [120]
+
+
+@pytest.mark.django_db
+def test_a_short_new_question_is_not_swallowed_by_the_previous_topic(conversation):
+    from bot.nlu.services import nlu_reply
+
+    assert nlu_reply(conversation_key=conversation, text="我的工单").intent == "ticket_status"
+    assert nlu_reply(conversation_key=conversation, text="发漂查不倒").intent == "invoice_not_found"
