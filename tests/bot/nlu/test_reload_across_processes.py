@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 
+from bot.nlu.models import Intent
+from bot.nlu.seed import seed_apply
 from bot.nlu.services import keyword_create
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,6 +26,9 @@ def other_process():
     db = settings.DATABASES["default"]
     if settings.EMBEDDED or db["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs REDIS_URL and DATABASE_URL (PostgreSQL): CI's integration run")
+    # A transactional test before this one may have flushed the seeded KB.
+    if not Intent.objects.exists():
+        seed_apply(django_apps)
     env = dict(
         os.environ,
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
