@@ -221,8 +221,14 @@ def run_wrk(
     connections: int,
     threads: int,
     answers_dir: Path,
+    followers: int = 0,
+    pool: str = "",
 ) -> Load:
-    """One wrk run; the MsgIds of its answered messages land in answers_dir."""
+    """One wrk run; the MsgIds of its answered messages land in answers_dir.
+
+    `followers`: 0 = every message from a new follower, else a pool of that many
+    followers named after `pool` (keep it across the warm-up and the measured run).
+    """
     cmd = [
         "wrk",
         "-t",
@@ -241,6 +247,8 @@ def run_wrk(
         *auth,
         tag,
         str(answers_dir),
+        str(followers),
+        pool or tag,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
     return parse_wrk(done.stdout)

@@ -8,7 +8,7 @@ benchmark's environment (PostgreSQL + Redis); it can also run alone:
 
 It sends the same kind of message as wechat.lua through Django's test client (so
 through the URL, the middleware and the view), once from a new follower and once
-from a returning one, and prints one JSON line per case. The test client skips
+from a returning one (the fast path), and prints one JSON line per case. The test client skips
 Django's per-request connection health check; under gunicorn each request also
 runs one `SELECT 1` while CONN_HEALTH_CHECKS is on.
 """
@@ -76,6 +76,8 @@ def main() -> int:
 
     send()  # warm: the KB index, templates, the connection
     openid = f"obenchcount{secrets.token_hex(6)}"
+    # The first message of a follower takes the full path and learns that the help desk
+    # has nothing for them; the next ones take the fast path (bot/dialog/fastpath.py).
     for case in ("new follower", "returning follower"):
         print("ROUNDTRIPS " + json.dumps({"case": case, **send()}, ensure_ascii=False))
     return 0

@@ -188,6 +188,8 @@ def _bench_one(
             connections=args.connections,
             threads=args.wrk_threads,
             answers_dir=answers,
+            followers=args.followers,
+            pool=harness.new_tag(),
         )
         if args.warmup:
             harness.run_wrk(tag=harness.new_tag(), seconds=args.warmup, **wrk)
@@ -245,7 +247,9 @@ def _report(
             f"ours, one message from a {case['case']}: {case['sql']} SQL round trips ({sql}) "
             f"+ 1 connection health check under gunicorn; {case['cache']} cache commands ({cache})"
         )
+    senders = f"a pool of {args.followers} followers" if args.followers else "new followers"
     print(
+        f"senders: {senders}; "
         f"wrk: {args.connections} connections, {args.wrk_threads} thread(s), "
         f"{args.duration} s measured after {args.warmup} s warm-up; {os.cpu_count()} CPUs, "
         f"load average now {load1:.1f} (1 min) {load5:.1f} (5 min)"
@@ -304,6 +308,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=5, help="warm-up seconds per server")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--followers",
+        type=int,
+        default=250,
+        help="senders: a pool of this many followers (0: every message from a new one)",
+    )
     parser.add_argument(
         "--config",
         nargs="+",

@@ -1,15 +1,21 @@
--- wrk script: POST signed WeChat text messages to /wechat/, each with its own MsgId and
--- FromUserName, so every request is a new delivery (no dedup short-cut).
+-- wrk script: POST signed WeChat text messages to /wechat/, each with its own MsgId.
 --
 -- wrk -s wechat.lua URL -- <signature> <timestamp> <nonce> <run-tag> <answers-dir>
+--                          [<followers> <pool-tag>]
 --
 -- In plaintext mode the signature covers only (token, timestamp, nonce), so run.py
 -- computes one when the run starts and every request reuses it. The run tag (digits)
--- keeps MsgIds and openids distinct across runs; run.py counts rows by it afterwards.
+-- keeps MsgIds distinct across runs; run.py counts rows by it afterwards.
 --
--- Every 200 answer that is a text reply is written down by its message number
--- (the reply's ToUserName is the sender's openid, which carries it), one file per
--- wrk thread, so run.py can check that each answered message has its database row.
+-- Senders: with <followers> = 0 every message comes from a new follower (FromUserName
+-- carries the MsgId); with N > 0 the messages go round a pool of N followers named
+-- after <pool-tag>, which run.py keeps for the warm-up and the measured run, the way
+-- real followers ask several questions.
+--
+-- Every 200 answer that is a text reply is written down by its message number, one
+-- file per wrk thread, so run.py can check that each answered message has its database
+-- row. The number travels in ToUserName (the account's id, which both apps send back
+-- as the reply's FromUserName), so it identifies the message whoever sent it.
 
 local threads = {}
 
@@ -18,7 +24,7 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 
-local query, prefix, answers
+local query, prefix, answers, followers, pool
 local counter = 0
 -- Globals, so that done() can read them from each thread.
 replied, bad_replies = 0, 0
@@ -37,6 +43,7 @@ local contents = {
 
 function init(args)
   local signature, timestamp, nonce, tag, dir = args[1], args[2], args[3], args[4], args[5]
+  followers, pool = tonumber(args[6] or "0") or 0, args[7] or tag
   query = "/wechat/?signature=" .. signature .. "&timestamp=" .. timestamp
     .. "&nonce=" .. nonce .. "&openid="
   -- tid is set by setup() in the main Lua state before init runs in the thread.
@@ -55,7 +62,10 @@ function request()
   counter = counter + 1
   local seq = prefix .. string.format("%08d", counter)
   local openid = "obench" .. seq
-  local body = "<xml><ToUserName><![CDATA[gh_fapiao_desk]]></ToUserName>"
+  if followers > 0 then
+    openid = "obench" .. pool .. string.format("%02d%06d", tid or 1, counter % followers)
+  end
+  local body = "<xml><ToUserName><![CDATA[gh" .. seq .. "]]></ToUserName>"
     .. "<FromUserName><![CDATA[" .. openid .. "]]></FromUserName>"
     .. "<CreateTime>" .. created .. "</CreateTime>"
     .. "<MsgType><![CDATA[text]]></MsgType>"
@@ -68,7 +78,7 @@ function response(status, headers, body)
   if status ~= 200 then
     return
   end
-  local seq = string.match(body, "<ToUserName><!%[CDATA%[obench(%d+)%]%]></ToUserName>")
+  local seq = string.match(body, "<FromUserName><!%[CDATA%[gh(%d+)%]%]></FromUserName>")
   if seq and string.find(body, "<Content>", 1, true) then
     replied = replied + 1
     if answers then

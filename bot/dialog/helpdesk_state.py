@@ -8,9 +8,10 @@ the database, and records it here as a short-lived "quiet" flag:
 
 - absent: unknown, the message takes the full path, which then learns;
 - "quiet": the database had nothing for this follower when the flag was set;
-- "dirty": a ticket of this follower changed (`helpdesk_state_forget`); nothing
-  may be learnt until the mark expires, so a check that read the database before
-  the change cannot set the flag after it.
+- "dirty": a ticket of this follower changed (`helpdesk_state_forget`), or the
+  last check found one; nothing is learnt until the mark expires, so a check
+  that read the database before the change cannot set the flag after it, and a
+  follower talking to an agent is not checked again on every message.
 
 Staleness is bounded twice: every ticket change forgets the flag, and the flag
 lives `QUIET_TTL_SECONDS` at most.
@@ -41,9 +42,9 @@ def helpdesk_state_learn(*, openid: str) -> bool:
 
     The add (not set) never overwrites a "dirty" mark or a newer value.
     """
-    if selectors.ticket_active_of(requester_ref=openid) is not None:
-        return False
-    if selectors.ticket_rateable_of(requester_ref=openid) is not None:
-        return False
-    cache.add(quiet_key(openid), QUIET, timeout=QUIET_TTL_SECONDS)
-    return True
+    quiet = (
+        selectors.ticket_active_of(requester_ref=openid) is None
+        and selectors.ticket_rateable_of(requester_ref=openid) is None
+    )
+    cache.add(quiet_key(openid), QUIET if quiet else DIRTY, timeout=QUIET_TTL_SECONDS)
+    return quiet

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 
 from bot.dialog import helpdesk, invoice_turn
 from bot.dialog.services import message_intent_set
-from bot.nlu.services import nlu_reply
+from bot.nlu.services import NluReply, nlu_reply
 from bot.wechat.models import Message
 
 # Menu keys (bot/wechat/menu.json) answered by a fixed text.
@@ -33,15 +33,20 @@ def _render(template: str, **context) -> str:
     return render_to_string(template, context).strip()
 
 
-def text_reply(*, message: Message, text: str) -> str:
-    """Answer free text (typed, or a voice message's recognition text)."""
+def text_reply(*, message: Message, text: str, understood: NluReply | None = None) -> str:
+    """Answer free text (typed, or a voice message's recognition text).
+
+    `understood`: the NLU's reply to this text, when the webhook's fast path
+    already computed it (`bot.dialog.fastpath`); the NLU then does not run again.
+    """
     reply = helpdesk.helpdesk_turn(message=message, text=text)
     if reply is not None:
         return reply
     reply = invoice_turn.invoice_turn(message=message, text=text)
     if reply is not None:
         return reply
-    understood = nlu_reply(conversation_key=message.follower.openid, text=text)
+    if understood is None:
+        understood = nlu_reply(conversation_key=message.follower.openid, text=text)
     message_intent_set(message=message, intent=understood.intent)
     for after_nlu in (helpdesk.helpdesk_after_nlu, invoice_turn.invoice_after_nlu):
         reply = after_nlu(message=message, nlu=understood)
@@ -73,15 +78,18 @@ def event_reply(*, message: Message) -> str | None:
     return None
 
 
-def reply_to(*, message: Message) -> str | None:
-    """Return the passive reply text for an inbound message, or None for `success`."""
+def reply_to(*, message: Message, understood: NluReply | None = None) -> str | None:
+    """Return the passive reply text for an inbound message, or None for `success`.
+
+    `understood`: see `text_reply` (free text only).
+    """
     kind = message.msg_type
     if kind == Message.Type.TEXT:
-        return text_reply(message=message, text=message.text)
+        return text_reply(message=message, text=message.text, understood=understood)
     if kind == Message.Type.VOICE:
         if not message.recognition.strip():
             return _render("bot/replies/voice_unrecognised.txt")
-        return text_reply(message=message, text=message.recognition)
+        return text_reply(message=message, text=message.recognition, understood=understood)
     if kind == Message.Type.IMAGE:
         return invoice_turn.invoice_photo(message=message)
     if kind == Message.Type.EVENT:

@@ -22,9 +22,7 @@ _TOUCH_FIELDS = ["id", "openid", "subscribed", "last_interaction_at", "nickname"
 def follower_touch(*, openid: str) -> Follower:
     """Get or create the follower (subscribed) and record that they just interacted."""
     now = timezone.now()
-    stamp = Follower._meta.get_field("last_interaction_at").get_db_prep_value(
-        now, connection
-    )
+    stamp = Follower._meta.get_field("last_interaction_at").get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             _TOUCH_SQL.format(table=connection.ops.quote_name(Follower._meta.db_table)),
