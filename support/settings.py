@@ -267,7 +267,9 @@ TICKETS_NOTIFY_BACKEND = env.str(
 # (empty: WECHAT_DEFAULT_TEMPLATE_ID).
 TICKETS_WECHAT_TEMPLATE_ID = env.str("TICKETS_WECHAT_TEMPLATE_ID", default="")
 # Optional dotted path `callable(ticket) -> list[dict]` re-verifying a ticket's invoices.
-TICKETS_INVOICE_REVERIFY = env.str("TICKETS_INVOICE_REVERIFY", default="")
+TICKETS_INVOICE_REVERIFY = env.str(
+    "TICKETS_INVOICE_REVERIFY", default="bot.invoices.reverify.ticket_invoices_reverify"
+)
 TICKETS_REOPEN_DAYS = env.int("TICKETS_REOPEN_DAYS", default=7)
 TICKETS_AUTO_CLOSE_DAYS = env.int("TICKETS_AUTO_CLOSE_DAYS", default=7)
 TICKETS_MINUTES_PER_TICKET = env.int("TICKETS_MINUTES_PER_TICKET", default=20)

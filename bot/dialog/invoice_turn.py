@@ -9,6 +9,10 @@ pushed. After a check the fields stay for the same few minutes, so that a
 corrected field ("校验码是…") re-checks the same invoice. A date or an amount
 alone does not start a check (it is usually part of a question the NLU
 answers) but is kept in case the invoice's code and number follow.
+
+When a diagnosis says a person must act, the conversation is escalated with a
+snapshot of the invoice and the reply gives both the diagnosis and the ticket.
+A photo sent while the follower has an active ticket is added to it as well.
 """
 
 import datetime
@@ -28,10 +32,13 @@ from bot.invoices.labels import ANSWER_LABELS, CANCEL_WORDS
 from bot.invoices.numerals import normalise
 from bot.invoices.photos import PhotoError, photo_fetch
 from bot.invoices.qr import DECODE_BUDGET_SECONDS, qr_image_decode
-from bot.invoices.services import invoice_check, invoice_check_queue
+from bot.invoices.reverify import diagnosis_category, invoice_snapshot
+from bot.invoices.services import CheckOutcome, invoice_check, invoice_check_queue
 from bot.invoices.verification import verification_is_fast
 from bot.nlu.services import NluReply
 from bot.wechat.models import Message
+from tickets import selectors as ticket_selectors
+from tickets import services as ticket_services
 
 _PUNCTUATION = re.compile(r"[\s,，。.!！?？~～、；;：:]+")
 # A bare short number is a quick-reply choice ("1", "2") or a rating, never an invoice field.
@@ -202,11 +209,33 @@ def _check(message: Message, fields: InvoiceFields, *, from_photo: bool) -> str:
     context = {"fields": fields, "kind": fields.kind, "region": fields.region}
     if verification_is_fast():
         outcome = invoice_check(follower_id=message.follower_id, fields=fields)
-        return _render(
+        reply = _render(
             "invoice_result", outcome_text=outcome.reply, from_photo=from_photo, **context
         )
+        if outcome.needs_person:
+            reply = f"{reply}\n\n{_escalate(message, fields, outcome)}"
+        return reply
     invoice_check_queue(follower_id=message.follower_id, fields=fields)
     return _render("invoice_checking", **context)
+
+
+def _escalate(message: Message, fields: InvoiceFields, outcome: CheckOutcome) -> str:
+    """Hand the invoice to a person; return what the follower is told about the ticket."""
+    # Imported here: the help-desk hook module imports the dialog's other parts.
+    from bot.dialog.helpdesk import DIAGNOSIS, escalate
+
+    snapshot = invoice_snapshot(
+        fields=replace(fields, kind=outcome.kind or fields.kind),
+        result=outcome.result.value,
+        reply=outcome.reply,
+        diagnosis=outcome.diagnosis.value,
+    )
+    return escalate(
+        message=message,
+        reason=DIAGNOSIS,
+        category=diagnosis_category(outcome.diagnosis.value),
+        invoices=[snapshot],
+    )
 
 
 # -- hooks the router calls ---------------------------------------------------------------
@@ -259,9 +288,22 @@ def invoice_start(*, message: Message) -> str:
     return _render("invoice_start")
 
 
+def _photo_to_ticket(message: Message) -> None:
+    """Add a photo to the follower's active ticket, so the agent sees it too."""
+    ticket = ticket_selectors.ticket_active_of(requester_ref=message.follower.openid)
+    if ticket is None:
+        return
+    ticket_services.ticket_requester_message_add(
+        ticket=ticket,
+        text=f"{message.display_text} {message.pic_url or message.media_id}".strip(),
+        external_ref=f"wx:{message.pk}",
+    )
+
+
 def invoice_photo(*, message: Message) -> str:
     """Answer a photo: read the invoice's QR code and check it like typed fields."""
     started = time.monotonic()
+    _photo_to_ticket(message)
     try:
         data = photo_fetch(media_id=message.media_id, pic_url=message.pic_url)
     except PhotoError as exc:

@@ -1,64 +1,75 @@
 """The WeChat side of the help desk's delivery seam (`TICKETS_NOTIFY_BACKEND`).
 
-Agent replies and status notices go to the follower as a customer-service
-message while WeChat's 48-hour window is open, and as a template message once
-it has closed; staff alerts go to agents who follow the account (their openid in
-`AgentProfile.notify_ref`). Everything goes through `bot.wechat.outbound`, so it
-is recorded, sent after commit and retried like any other push.
+Agent replies, status notices and staff alerts go out through the notice service
+(`bot.notices.services.notice_send`): a customer-service message while WeChat's
+48-hour window is open, the kind's template message once it has closed, retries,
+the shared throttle, and an idempotency key per event and recipient, so a retried
+task or a repeated call never tells anyone twice. The delivery ref of a reply is
+`notice:<Notice.pk>`; agents see that notice's channel and status.
 """
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bot.dialog.helpdesk_state import helpdesk_state_forget
+from bot.notices.channels import within_service_window
+from bot.notices.models import Notice
+from bot.notices.services import notice_send
 from bot.wechat.models import Follower, Message
-from bot.wechat.outbound import outbound_template_send, outbound_text_send
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketEvent, TicketMessage
 from tickets.notify import BaseBackend, DeliveryInfo, NoticeKind
 from tickets.services.config import conf
 
 logger = logging.getLogger(__name__)
 
-# WeChat allows customer-service messages for 48 hours after the user's last
-# interaction; a small margin covers the time the message waits in the queue.
-REPLY_WINDOW = timedelta(hours=48) - timedelta(minutes=5)
-REF_PREFIX = "wx:"
-
-
-def in_reply_window(follower: Follower) -> bool:
-    last = follower.last_interaction_at
-    return last is not None and timezone.now() - last < REPLY_WINDOW
-
-
-def _template_id() -> str:
-    return (
-        getattr(settings, "TICKETS_WECHAT_TEMPLATE_ID", "") or settings.WECHAT_DEFAULT_TEMPLATE_ID
-    )
+REF_PREFIX = "notice:"
+# Replies delivered before the notice service carried them point at an outbound Message.
+LEGACY_REF_PREFIX = "wx:"
+# Notice kinds (bot.notices.models.NoticeKind): the resolved notice asks for the score.
+TICKET_EVENT, SATISFACTION = "ticket_event", "satisfaction"
 
 
 def _render(template: str, **context) -> str:
     return render_to_string(template, context).strip()
 
 
-def _push(*, follower: Follower, ticket: Ticket, text: str, heading: str) -> Message:
-    """A customer-service message inside the window; else a template message if one is set up."""
-    template_id = _template_id()
-    if in_reply_window(follower) or not template_id:
-        # Without a template the attempt is still made and its failure (45015) recorded.
-        return outbound_text_send(follower=follower, text=text)
-    data = {
-        "first": {"value": heading},
-        "keyword1": {"value": ticket.number},
-        "keyword2": {"value": ticket.get_status_display()},
-        "remark": {"value": text[:200]},
-        # Templates with a single {{content.DATA}} field read this one.
-        "content": {"value": text[:200]},
-    }
-    return outbound_template_send(follower=follower, template_id=template_id, data=data, text=text)
+def _send(*, follower: Follower, ticket: Ticket, text: str, heading: str, key: str, kind: str):
+    """Queue one notice; the template fields name the ticket (see NoticeTemplate mappings)."""
+    return notice_send(
+        kind=kind,
+        follower_id=follower.pk,
+        text=text,
+        idempotency_key=key[:120],
+        template_data={
+            "first": heading,
+            "number": ticket.number,
+            "status": ticket.get_status_display(),
+        },
+    )
+
+
+def _last_event_id(ticket: Ticket) -> int:
+    return (
+        TicketEvent.objects.filter(ticket=ticket).order_by("-id").values_list("id", flat=True)
+    ).first() or 0
+
+
+def _last_message_id(ticket: Ticket, **filters) -> int:
+    return (
+        TicketMessage.objects.filter(ticket=ticket, **filters)
+        .order_by("-id")
+        .values_list("id", flat=True)
+    ).first() or 0
+
+
+def _delivered(status: str) -> bool | None:
+    if status in Notice.DONE_OK:
+        return True
+    if status in (*Notice.DONE_BAD, Notice.Status.CANCELLED):
+        return False
+    return None  # still pending or sending
 
 
 class WeChatTicketBackend(BaseBackend):
@@ -67,10 +78,21 @@ class WeChatTicketBackend(BaseBackend):
         if follower is None:
             logger.warning("ticket %s: no follower %s", ticket.number, ticket.requester_ref)
             return ""
+        # Called right after the reply's TicketMessage was created, before its ref is set.
+        reply_id = _last_message_id(
+            ticket, author_kind=TicketMessage.AuthorKind.AGENT, delivery_ref=""
+        )
         body = _render("bot/replies/ticket_reply.txt", ticket=ticket, text=text)
         heading = _render("bot/replies/ticket_notice_agent_replied.txt", ticket=ticket)
-        message = _push(follower=follower, ticket=ticket, text=body, heading=heading)
-        return f"{REF_PREFIX}{message.pk}"
+        notice = _send(
+            follower=follower,
+            ticket=ticket,
+            text=body,
+            heading=heading,
+            key=f"ticket:{ticket.number}:{NoticeKind.AGENT_REPLIED}:{reply_id}",
+            kind=TICKET_EVENT,
+        )
+        return f"{REF_PREFIX}{notice.pk}"
 
     def requester_notify(self, *, ticket: Ticket, kind: NoticeKind) -> None:
         follower = Follower.objects.filter(openid=ticket.requester_ref).first()
@@ -82,43 +104,90 @@ class WeChatTicketBackend(BaseBackend):
             reopen_days=conf("TICKETS_REOPEN_DAYS"),
             auto_close_days=conf("TICKETS_AUTO_CLOSE_DAYS"),
         )
-        _push(follower=follower, ticket=ticket, text=text, heading=text.splitlines()[0])
+        # Every status change writes a TicketEvent: the latest one names this change.
+        event = "0" if kind == NoticeKind.CREATED else str(_last_event_id(ticket))
+        _send(
+            follower=follower,
+            ticket=ticket,
+            text=text,
+            heading=text.splitlines()[0],
+            key=f"ticket:{ticket.number}:{kind}:{event}",
+            kind=SATISFACTION if kind == NoticeKind.RESOLVED else TICKET_EVENT,
+        )
 
     def staff_alert(
         self, *, ticket: Ticket, kind: NoticeKind, recipients: list[str], text: str = ""
     ) -> None:
         body = _render(f"bot/replies/ticket_alert_{kind}.txt", ticket=ticket, text=text)
+        # What raised the alert: a requester message, or an audited change (assigned, SLA).
+        event = f"e{_last_event_id(ticket)}m{_last_message_id(ticket)}"
         for follower in Follower.objects.filter(openid__in=recipients, subscribed=True):
-            _push(follower=follower, ticket=ticket, text=body, heading=body[:40])
+            _send(
+                follower=follower,
+                ticket=ticket,
+                text=body,
+                heading=body[:40],
+                key=f"ticket:{ticket.number}:{kind}:{event}",
+                kind=TICKET_EVENT,
+            )
 
     def delivery_status(self, *, refs: list[str]) -> dict[str, DeliveryInfo]:
-        ids = {
-            int(ref[len(REF_PREFIX) :]): ref
-            for ref in refs
-            if ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX) :].isdigit()
-        }
         out = {}
-        for message in Message.objects.filter(pk__in=ids, direction=Message.Direction.OUT):
-            status = message.delivery_status
-            delivered = {
-                Message.Delivery.SENT: True,
-                Message.Delivery.DELIVERED: True,
-                Message.Delivery.SIMULATED: True,
-                Message.Delivery.FAILED: False,
-            }.get(status)
-            detail = (
-                f"{message.error_code} {message.error_message}".strip()
-                if delivered is False
-                else ""
-            )
-            out[ids[message.pk]] = DeliveryInfo(
-                channel=message.get_channel_display(),
-                status=message.get_delivery_status_display(),
-                delivered=delivered,
-                detail=detail,
-            )
+        notices = _ids(refs, REF_PREFIX)
+        now = timezone.now()
+        for notice in Notice.objects.filter(pk__in=notices).select_related("follower", "message"):
+            out[notices[notice.pk]] = _notice_info(notice, now=now)
+        legacy = _ids(refs, LEGACY_REF_PREFIX)
+        for message in Message.objects.filter(pk__in=legacy, direction=Message.Direction.OUT):
+            out[legacy[message.pk]] = _message_info(message)
         return out
 
     def ticket_changed(self, *, ticket: Ticket) -> None:
         # The webhook's fast path must not keep treating this follower as ticket-free.
         helpdesk_state_forget(ticket.requester_ref)
+
+
+def _ids(refs: list[str], prefix: str) -> dict[int, str]:
+    return {
+        int(ref[len(prefix) :]): ref
+        for ref in refs
+        if ref.startswith(prefix) and ref[len(prefix) :].isdigit()
+    }
+
+
+def _notice_info(notice: Notice, *, now) -> DeliveryInfo:
+    """A notice's delivery in the agent's words; a receipt on its message wins."""
+    if notice.channel:
+        channel = notice.get_channel_display()
+    else:  # not sent yet: the channel the 48-hour rule will pick
+        inside = within_service_window(notice.follower.last_interaction_at, now=now)
+        channel = Notice.Channel.CUSTOMER_SERVICE.label if inside else Notice.Channel.TEMPLATE.label
+    message = notice.message
+    if message is not None and message.delivery_status in (
+        Message.Delivery.DELIVERED,
+        Message.Delivery.FAILED,
+    ):
+        return _message_info(message)
+    delivered = _delivered(notice.status)
+    detail = ""
+    if delivered is False:
+        detail = f"{notice.error_code or ''} {notice.error_message}".strip()
+    return DeliveryInfo(
+        channel=channel, status=notice.get_status_display(), delivered=delivered, detail=detail
+    )
+
+
+def _message_info(message: Message) -> DeliveryInfo:
+    delivered = {
+        Message.Delivery.SENT: True,
+        Message.Delivery.DELIVERED: True,
+        Message.Delivery.SIMULATED: True,
+        Message.Delivery.FAILED: False,
+    }.get(message.delivery_status)
+    detail = f"{message.error_code} {message.error_message}".strip() if delivered is False else ""
+    return DeliveryInfo(
+        channel=message.get_channel_display(),
+        status=message.get_delivery_status_display(),
+        delivered=delivered,
+        detail=detail,
+    )

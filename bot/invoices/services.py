@@ -235,7 +235,29 @@ def invoice_check_push_run(*, record_id: int) -> CheckOutcome | None:
     if record.follower_id:
         follower = Follower.objects.get(pk=record.follower_id)
         outbound_text_send(follower=follower, text=outcome.reply)
+        if outcome.needs_person:
+            _diagnosis_escalate(follower=follower, record=record, outcome=outcome)
     return outcome
+
+
+def _diagnosis_escalate(*, follower: Follower, record, outcome: CheckOutcome) -> None:
+    """A pushed answer a person must act on: open a ticket (announced by its own notice)."""
+    # Imported here: bot.dialog imports this module; the help desk is reached only at run time.
+    from bot.dialog.helpdesk import DIAGNOSIS, escalate_follower
+    from bot.invoices.reverify import diagnosis_category, invoice_snapshot
+
+    snapshot = invoice_snapshot(
+        fields=record_fields(record),
+        result=outcome.result.value,
+        reply=outcome.reply,
+        diagnosis=outcome.diagnosis.value,
+    )
+    escalate_follower(
+        follower=follower,
+        reason=DIAGNOSIS,
+        category=diagnosis_category(outcome.diagnosis.value),
+        invoices=[snapshot],
+    )
 
 
 # --- the ledger ------------------------------------------------------------------------

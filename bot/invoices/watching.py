@@ -18,7 +18,6 @@ from django.utils import timezone
 from bot.invoices.extraction import InvoiceFields
 from bot.invoices.models import InvoiceWatch
 from bot.invoices.selectors import daily_check_count, watch_checks_on
-from bot.wechat.outbound import outbound_text_send
 
 # Diagnoses after which the invoice is still not in the tax system: keep watching.
 STILL_MISSING = frozenset(
@@ -100,14 +99,69 @@ def invoice_watch_settle(*, follower_id: int, fields: InvoiceFields) -> int:
     ).update(status=InvoiceWatch.Status.FOUND, ended_at=timezone.now())
 
 
-def watch_notice_push(*, watch: InvoiceWatch, text: str) -> None:
-    """Tell the follower about their watched invoice (the one place pushes go out)."""
-    outbound_text_send(follower=watch.follower, text=text)
+# Notice kind and idempotency-key suffix per watch push (bot.notices.models.NoticeKind).
+_PUSHES = {"found": "invoice_in_system", "ended": "invoice_watch_ended"}
+
+
+def watch_notice_push(*, watch: InvoiceWatch, text: str, event: str) -> None:
+    """Tell the follower about their watched invoice, once per watch and event."""
+    from bot.notices.services import notice_send
+
+    notice_send(
+        kind=_PUSHES[event],
+        follower_id=watch.follower_id,
+        text=text,
+        idempotency_key=f"invoice-watch:{watch.pk}:{event}",
+    )
+
+
+def watch_snapshot(*, watch: InvoiceWatch) -> dict:
+    """The watched invoice as the help desk keeps it, with the last answer about it."""
+    from bot.invoices.diagnosis import Diagnosis, DiagnosisOutcome, diagnosis_reply
+    from bot.invoices.models import Result, VerificationRecord
+    from bot.invoices.reverify import invoice_snapshot
+    from bot.invoices.services import record_fields
+
+    fields = record_fields(watch)
+    record = watch.last_record or (
+        VerificationRecord.objects.filter(
+            follower_id=watch.follower_id,
+            invoice_code=watch.invoice_code,
+            invoice_number=watch.invoice_number,
+        )
+        .exclude(result=VerificationRecord.PENDING)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    known = {d.value for d in Diagnosis}, {r.value for r in Result}
+    if record is None or record.diagnosis not in known[0] or record.result not in known[1]:
+        return invoice_snapshot(fields=fields, result=watch.last_result, reply="", diagnosis="")
+    outcome = DiagnosisOutcome(
+        code=Diagnosis(record.diagnosis),
+        result=Result(record.result),
+        needs_person=True,
+        should_watch=False,
+        context={k: v for k, v in (record.details or {}).items() if k != "attempts"},
+    )
+    reply = diagnosis_reply(
+        outcome=outcome, fields=fields, kind=watch.kind, region=watch.region, watching=False
+    )
+    return invoice_snapshot(
+        fields=fields, result=record.result, reply=reply, diagnosis=record.diagnosis
+    )
 
 
 def watch_expired_escalate(*, watch: InvoiceWatch) -> None:
-    """Hand an invoice that never appeared to people (the help desk fills this in)."""
-    return None
+    """Hand an invoice that never appeared to people: a ticket (or the follower's open one)."""
+    # Imported here: bot.dialog imports this app, never the other way round at import time.
+    from bot.dialog.helpdesk import WATCH_EXPIRED, escalate_follower
+
+    escalate_follower(
+        follower=watch.follower,
+        reason=WATCH_EXPIRED,
+        category="sync_delay",
+        invoices=[watch_snapshot(watch=watch)],
+    )
 
 
 def _render(template: str, watch: InvoiceWatch, **context) -> str:
@@ -124,7 +178,9 @@ def _end(watch: InvoiceWatch, status: str, now: datetime.datetime) -> None:
 def _expire(watch: InvoiceWatch, now: datetime.datetime) -> None:
     _end(watch, InvoiceWatch.Status.EXPIRED, now)
     watch_notice_push(
-        watch=watch, text=_render("watch_expired.txt", watch, days=settings.INVOICE_WATCH_DAYS)
+        watch=watch,
+        text=_render("watch_expired.txt", watch, days=settings.INVOICE_WATCH_DAYS),
+        event="ended",
     )
     watch_expired_escalate(watch=watch)
 
@@ -180,7 +236,9 @@ def invoice_watch_recheck(*, watch_id: int, force: bool = False) -> InvoiceWatch
     watch.last_record_id = outcome.record_id
     if outcome.diagnosis.value not in STILL_MISSING:
         _end(watch, InvoiceWatch.Status.FOUND, now)
-        watch_notice_push(watch=watch, text=_render("watch_found.txt", watch, reply=outcome.reply))
+        watch_notice_push(
+            watch=watch, text=_render("watch_found.txt", watch, reply=outcome.reply), event="found"
+        )
     elif now >= watch.expires_at:
         _expire(watch, now)
     else:

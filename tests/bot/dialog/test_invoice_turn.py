@@ -307,3 +307,103 @@ def test_a_message_without_invoice_fields_costs_no_query(django_assert_num_queri
     )
     with django_assert_num_queries(0):
         assert invoice_turn(message=message, text=message.text) is None
+
+
+# -- hand-over to the help desk -------------------------------------------------------------
+def test_an_invoice_not_found_opens_a_ticket_with_its_diagnosis(wechat):
+    from tickets.models import Ticket
+
+    # Not in the ledger and issued 20 days ago: not_found, which a person must look into.
+    reply = say(wechat, "o-nf", f"代码{CODE} 号码12345678 {cn(issued())} 校验码567890")
+    ticket = Ticket.objects.get(requester_ref="o-nf")
+    assert "查无此票" in reply  # the diagnosis …
+    assert ticket.number in reply and "12366" in reply  # … and the ticket, with what comes next
+    assert (ticket.escalation_reason, ticket.category) == ("diagnosis", "invoice_not_found")
+    [invoice] = ticket.invoices
+    record = VerificationRecord.objects.get()
+    assert (invoice["number"], invoice["code"], invoice["date"]) == (
+        "12345678",
+        CODE,
+        issued().isoformat(),
+    )
+    assert invoice["kind"] == "增值税电子普通发票" and invoice["check_code"] == "567890"
+    assert invoice["result"] == "查无此票" and record.result == Result.NOT_FOUND
+    assert invoice["diagnosis"]["cause"] in reply and "开票方" in invoice["diagnosis"]["advice"]
+    assert [h["result"] for h in invoice["history"]] == ["查无此票"]
+    assert ticket.invoice_numbers == "12345678"
+    # The agent sees what the follower typed and what the bot told them.
+    texts = list(ticket.messages.values_list("author_kind", "text"))
+    assert texts[0][0] == "user" and "12345678" in texts[0][1]
+    assert texts[-1][0] == "bot" and ticket.number in texts[-1][1]
+
+
+def test_a_second_invoice_not_found_joins_the_same_ticket(wechat):
+    from tickets.models import Ticket
+
+    say(wechat, "o-nf2", f"代码{CODE} 号码12345678 {cn(issued())} 校验码567890")
+    second = say(wechat, "o-nf2", f"代码{CODE} 号码87654321 {cn(issued())} 校验码111111")
+    ticket = Ticket.objects.get(requester_ref="o-nf2")
+    assert "查无此票" in second and ticket.number in second
+    assert sorted(i["number"] for i in ticket.invoices) == ["12345678", "87654321"]
+
+
+def test_a_found_invoice_opens_no_ticket(wechat):
+    from tickets.models import Ticket
+
+    ledger(CODE, "12345678")
+    reply = say(wechat, "o-ok", f"代码{CODE} 号码12345678 {cn(issued())} 校验码567890")
+    assert "工单" not in reply
+    assert not Ticket.objects.exists()
+
+
+def test_slow_verification_not_found_pushes_the_answer_and_opens_a_ticket(
+    wechat, fake_wechat, settings, django_capture_on_commit_callbacks
+):
+    from bot.notices.models import Notice
+    from tickets.models import Ticket
+
+    with FakeTencentOcr() as tencent:
+        settings.INVOICE_VERIFY_BACKENDS = ["tencentcloud"]
+        settings.INVOICE_TENCENTCLOUD_ENDPOINT = tencent.url
+        settings.TENCENTCLOUD_SECRET_ID = "AKIDfake"
+        settings.TENCENTCLOUD_SECRET_KEY = "fake-key"
+        settings.INVOICE_VERIFY_TIMEOUT = 2
+        tencent.answer_error("ResourceNotFound.NoInvoice")
+        with django_capture_on_commit_callbacks(execute=True):
+            reply = say(wechat, "o-slow", f"代码{CODE} 号码12345678 {cn(issued())} 校验码567890")
+    assert "正在查询" in reply
+    ticket = Ticket.objects.get(requester_ref="o-slow")
+    assert ticket.escalation_reason == "diagnosis" and ticket.invoices[0]["number"] == "12345678"
+    # The answer, then the ticket's own notice.
+    notice = Notice.objects.get(follower__openid="o-slow")
+    assert ticket.number in notice.text and notice.kind == "ticket_event"
+    sent = [c.body["text"]["content"] for c in fake_wechat.calls("/cgi-bin/message/custom/send")]
+    assert any("查无此票" in t for t in sent) and any(ticket.number in t for t in sent)
+
+
+def test_a_photo_during_an_open_ticket_reaches_the_agent_and_is_still_read(wechat, fake_wechat):
+    from tickets.models import Ticket
+
+    ledger(CODE, "12345678")
+    say(wechat, "o-pic", "转人工")
+    ticket = Ticket.objects.get(requester_ref="o-pic")
+    fake_wechat.put_media("MEDIA9", phone_photo(payload_for(CODE, "12345678"), random.Random(5)))
+    fields = message_fields(
+        openid="o-pic", msg_type="image", MediaId="MEDIA9", PicUrl="http://example.invalid/p.jpg"
+    )
+    reply = wechat.reply(wechat.post(fields))["Content"]
+    wechat.post(fields)  # WeChat retries the same MsgId
+    inbound = Message.objects.get(direction="in", msg_type="image")
+    [added] = ticket.messages.filter(external_ref=f"wx:{inbound.pk}")
+    assert added.author_kind == "user" and added.text == "[图片] http://example.invalid/p.jpg"
+    assert VerificationRecord.objects.get().result == Result.VALID
+    assert "发票号码：12345678" in reply
+
+
+def test_a_photo_without_a_ticket_opens_none(wechat, fake_wechat):
+    from tickets.models import Ticket, TicketMessage
+
+    fake_wechat.put_media("MEDIA8", phone_photo(payload_for(CODE, "12345678"), random.Random(6)))
+    ledger(CODE, "12345678")
+    photo(wechat, "o-pic2", media_id="MEDIA8")
+    assert not Ticket.objects.exists() and not TicketMessage.objects.exists()

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from bot.dialog.ticket_channel import WeChatTicketBackend
+from bot.notices.models import Notice, NoticeTemplate
 from bot.wechat.models import Follower
 from tickets import services
 from tickets.models import AgentProfile, Queue
@@ -14,10 +15,22 @@ from tickets.notify import NoticeKind
 pytestmark = pytest.mark.django_db
 
 
+# How an operator maps a ticket template (first / keyword1 number / keyword2 status / remark).
+TICKET_FIELDS = {
+    "first": "{first}",
+    "keyword1": "{number}",
+    "keyword2": "{status}",
+    "remark": "{text}",
+}
+
+
 @pytest.fixture(autouse=True)
 def wechat_backend(settings):
     settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
-    settings.TICKETS_WECHAT_TEMPLATE_ID = "TPL-TICKET"
+    for kind in ("ticket_event", "satisfaction"):
+        NoticeTemplate.objects.create(
+            kind=kind, template_id="TPL-TICKET", field_mapping=TICKET_FIELDS
+        )
 
 
 @pytest.fixture
@@ -72,7 +85,8 @@ def test_reply_after_48_hours_is_a_template_message(
 def test_a_refused_reply_is_reported_as_not_delivered(
     agent, fake_wechat, settings, django_capture_on_commit_callbacks
 ):
-    settings.TICKETS_WECHAT_TEMPLATE_ID = ""
+    NoticeTemplate.objects.all().delete()
+    settings.NOTICES_DEFAULT_TEMPLATE_ID = ""
     settings.WECHAT_DEFAULT_TEMPLATE_ID = ""
     ticket = ticket_for("o-late", last_seen=timezone.now() - timedelta(hours=47, minutes=58))
     fake_wechat.fail_next("/cgi-bin/message/custom/send", 45015)
@@ -144,3 +158,74 @@ def test_ticket_changes_make_the_fast_path_forget_the_follower(agent):
     cache.set(quiet_key("o-fast"), QUIET)
     services.ticket_status_change(ticket=ticket, status="resolved", actor=agent)
     assert cache.get(quiet_key("o-fast")) != QUIET
+
+
+def test_a_reply_is_one_notice_and_its_status_shows_before_and_after_sending(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    ticket = ticket_for("o-pend", last_seen=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message = services.ticket_reply_send(ticket=ticket, author=agent, text="稍等")
+        notice = Notice.objects.get(kind="ticket_event", follower__openid="o-pend")
+        assert message.delivery_ref == f"notice:{notice.pk}"
+        assert notice.idempotency_key == f"ticket:{ticket.number}:agent_replied:{message.pk}"
+        pending = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])
+        info = pending[message.delivery_ref]
+        # Not sent yet: the channel the 48-hour rule will pick, and no verdict.
+        assert (info.channel, info.status, info.delivered) == ("客服消息", "待发送", None)
+    for callback in callbacks:
+        callback()
+    info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
+    assert (info.channel, info.delivered) == ("客服消息", True)
+    assert len(fake_wechat.calls("/cgi-bin/message/custom/send")) == 1
+
+
+def test_a_delivery_receipt_is_what_the_agent_sees(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.wechat.models import Message
+
+    ticket = ticket_for("o-rcpt", last_seen=timezone.now() - timedelta(hours=60))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.ticket_reply_send(ticket=ticket, author=agent, text="请补充")
+    notice = Notice.objects.get(pk=message.delivery_ref.split(":")[1])
+    Message.objects.filter(pk=notice.message_id).update(delivery_status="delivered")
+    info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
+    assert (info.channel, info.status, info.delivered) == ("模板消息", "已送达", True)
+
+
+def test_a_repeated_status_notice_is_sent_once_and_resolve_asks_for_the_score(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    ticket = ticket_for("o-twice", last_seen=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_status_change(ticket=ticket, status="resolved", actor=agent)
+        # The channel asked again for the same change (e.g. a retried hand-over).
+        WeChatTicketBackend().requester_notify(ticket=ticket, kind=NoticeKind.RESOLVED)
+    [notice] = Notice.objects.filter(follower__openid="o-twice")
+    assert notice.kind == "satisfaction" and "1-5" in notice.text
+    assert len(fake_wechat.calls("/cgi-bin/message/custom/send")) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_status_change(ticket=ticket, status="open", actor=agent)
+        services.ticket_status_change(ticket=ticket, status="resolved", actor=agent)
+    # A second resolve is another event: asked again.
+    assert Notice.objects.filter(follower__openid="o-twice", kind="satisfaction").count() == 2
+
+
+def test_replies_sent_before_the_notice_service_still_show_their_delivery(agent, fake_wechat):
+    from bot.wechat.models import Message
+
+    follower = Follower.objects.create(openid="o-old", subscribed=True)
+    old = Message.objects.create(
+        follower=follower,
+        direction=Message.Direction.OUT,
+        msg_type=Message.Type.TEXT,
+        text="旧回复",
+        channel=Message.Channel.CUSTOMER_SERVICE,
+        delivery_status=Message.Delivery.FAILED,
+        error_code=45015,
+        error_message="out of time",
+    )
+    ref = f"wx:{old.pk}"
+    info = WeChatTicketBackend().delivery_status(refs=[ref])[ref]
+    assert info.delivered is False and "45015" in info.detail

@@ -224,7 +224,10 @@ def test_beat_task_on_a_real_worker_pushes_the_notice(celery_worker_process, fak
 
     from bot.wechat.models import Follower
 
-    follower = Follower.objects.create(openid="o-watch-worker", subscribed=True)
+    # Inside the 48-hour window: the notice goes out as a customer-service message.
+    follower = Follower.objects.create(
+        openid="o-watch-worker", subscribed=True, last_interaction_at=timezone.now()
+    )
     fields = ordinary_fields(invoice_number="77778888", issue_date=days_ago(1))
     ledger_row(fields, uploaded_at=None)
     watch = InvoiceWatch.objects.get(
@@ -248,3 +251,151 @@ def test_beat_task_on_a_real_worker_pushes_the_notice(celery_worker_process, fak
     assert "77778888" in call.body["text"]["content"]
     watch.refresh_from_db()
     assert watch.status == InvoiceWatch.Status.FOUND
+
+
+# -- the help desk and the notice service ----------------------------------------------------
+def _expire_now(watch):
+    _make_due(watch, expires_at=timezone.now() - datetime.timedelta(seconds=1))
+
+
+def test_expiry_opens_one_sync_delay_ticket_with_the_invoice(
+    watched, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.notices.models import Notice
+    from tickets.models import Ticket
+
+    _expire_now(watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_watches_recheck_due()
+    ticket = Ticket.objects.get(requester_ref="o-invoice")
+    assert (ticket.escalation_reason, ticket.category) == ("watch_expired", "sync_delay")
+    [invoice] = ticket.invoices
+    assert (invoice["number"], invoice["code"]) == ("12345678", "011002400211")
+    assert invoice["result"] == "查无此票" and invoice["diagnosis"]["cause"]
+    assert invoice["history"] and all(h["result"] == "查无此票" for h in invoice["history"])
+    ended = Notice.objects.get(kind="invoice_watch_ended")
+    assert ended.idempotency_key == f"invoice-watch:{watched.pk}:ended"
+    assert "12345678" in ended.text and ended.status == Notice.Status.SENT
+    created = Notice.objects.get(kind="ticket_event")
+    assert ticket.number in created.text
+    texts = [c.body["text"]["content"] for c in fake_wechat.calls("/cgi-bin/message/custom/send")]
+    assert len(texts) == 2 and any(ticket.number in t for t in texts)
+
+
+def test_a_retried_expiry_task_escalates_and_tells_once(
+    watched, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.invoices.tasks import invoice_watch_recheck
+    from bot.notices.models import Notice
+    from tickets.models import Ticket
+
+    _expire_now(watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_watch_recheck.apply(args=[watched.pk])
+        invoice_watch_recheck.apply(args=[watched.pk])  # redelivered (acks_late)
+    with django_capture_on_commit_callbacks(execute=True):
+        watching.invoice_watch_recheck(watch_id=watched.pk, force=True)
+    assert Ticket.objects.filter(requester_ref="o-invoice").count() == 1
+    assert Notice.objects.filter(kind="invoice_watch_ended").count() == 1
+    assert len(fake_wechat.calls("/cgi-bin/message/custom/send")) == 2
+
+
+def test_expiry_with_an_open_ticket_adds_the_invoice_to_it(
+    watched, settings, django_capture_on_commit_callbacks
+):
+    from tickets import services
+    from tickets.models import Ticket
+
+    settings.WECHAT_APP_SECRET = ""
+    open_ticket = services.ticket_escalate(
+        requester_ref="o-invoice", category="human_agent", reason="asked", text="转人工"
+    ).ticket
+    _expire_now(watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_watches_recheck_due()
+    ticket = Ticket.objects.get()
+    assert ticket.pk == open_ticket.pk
+    assert [i["number"] for i in ticket.invoices] == ["12345678"]
+
+
+def test_the_found_push_is_one_notice_per_watch(watched, fake_wechat):
+    from bot.notices.models import Notice
+
+    _upload()
+    _make_due(watched)
+    invoice_watches_recheck_due()
+    notice = Notice.objects.get()
+    assert notice.kind == "invoice_in_system"
+    assert notice.idempotency_key == f"invoice-watch:{watched.pk}:found"
+    # A second push of the same event (e.g. after a crash between send and commit) is the same.
+    watched.refresh_from_db()
+    watching.watch_notice_push(watch=watched, text="again", event="found")
+    assert Notice.objects.get().pk == notice.pk
+
+
+def test_a_found_push_outside_48_hours_uses_the_kinds_template(
+    watched, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.notices.models import NoticeTemplate
+
+    NoticeTemplate.objects.create(
+        kind="invoice_in_system", template_id="TPL-FOUND", field_mapping={"thing1": "{text}"}
+    )
+    watched.follower.last_interaction_at = timezone.now() - datetime.timedelta(hours=49)
+    watched.follower.save(update_fields=["last_interaction_at"])
+    _upload()
+    _make_due(watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_watches_recheck_due()
+    assert not fake_wechat.calls("/cgi-bin/message/custom/send")
+    [call] = fake_wechat.calls("/cgi-bin/message/template/send")
+    assert call.body["template_id"] == "TPL-FOUND"
+    assert "12345678" in call.body["data"]["thing1"]["value"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_expiry_on_a_real_worker_escalates_once_when_the_task_runs_twice(
+    celery_worker_process, fake_wechat_server
+):
+    import importlib
+    import time
+
+    from django.apps import apps as django_apps
+
+    from bot.invoices.tasks import invoice_watch_recheck
+    from bot.notices.models import Notice
+    from bot.wechat.models import Follower
+    from tickets.models import Ticket
+
+    # Transactional tests start from a flushed database: the help desk's seeded queues first.
+    importlib.import_module("tickets.migrations.0002_seed").seed(django_apps, None)
+    follower = Follower.objects.create(
+        openid="o-expire-worker", subscribed=True, last_interaction_at=timezone.now()
+    )
+    fields = ordinary_fields(invoice_number="55556666", issue_date=days_ago(1))
+    ledger_row(fields, uploaded_at=None)
+    watch = InvoiceWatch.objects.get(
+        pk=invoice_check(follower_id=follower.pk, fields=fields).watch_id
+    )
+    _expire_now(watch)
+    invoice_watch_recheck.delay(watch.pk)
+    invoice_watch_recheck.delay(watch.pk)  # a duplicate delivery of the same task
+
+    def pushed():
+        return [
+            c
+            for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
+            if c.body["touser"] == "o-expire-worker"
+        ]
+
+    deadline = time.monotonic() + 30
+    while len(pushed()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # room for a wrong third push to arrive
+    ticket = Ticket.objects.get(requester_ref="o-expire-worker")
+    assert ticket.escalation_reason == "watch_expired"
+    assert [i["number"] for i in ticket.invoices] == ["55556666"]
+    assert Notice.objects.filter(follower=follower, kind="invoice_watch_ended").count() == 1
+    texts = [c.body["text"]["content"] for c in pushed()]
+    assert len(texts) == 2 and any(ticket.number in t for t in texts)
