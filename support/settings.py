@@ -263,9 +263,8 @@ CELERY_BEAT_SCHEDULE["invoice-watches-recheck"] = {
 TICKETS_NOTIFY_BACKEND = env.str(
     "TICKETS_NOTIFY_BACKEND", default="bot.dialog.ticket_channel.WeChatTicketBackend"
 )
-# Template message used for ticket replies/notices outside the 48-hour window
-# (empty: WECHAT_DEFAULT_TEMPLATE_ID).
-TICKETS_WECHAT_TEMPLATE_ID = env.str("TICKETS_WECHAT_TEMPLATE_ID", default="")
+# Replies and notices outside the 48-hour window use the notice template of kind
+# ticket_event / satisfaction (admin → 通知模板; docs/helpdesk.md).
 # Optional dotted path `callable(ticket) -> list[dict]` re-verifying a ticket's invoices.
 TICKETS_INVOICE_REVERIFY = env.str(
     "TICKETS_INVOICE_REVERIFY", default="bot.invoices.reverify.ticket_invoices_reverify"
