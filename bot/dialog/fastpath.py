@@ -30,6 +30,7 @@ from django.core.cache import cache
 
 from bot.dialog import helpdesk
 from bot.dialog.helpdesk_state import QUIET, quiet_key
+from bot.dialog.incidents import incident_intent_matters
 from bot.invoices.labels import CANCEL_WORDS
 from bot.invoices.numerals import normalise
 from bot.nlu.loader import VERSION_KEY, kb_version_known
@@ -102,5 +103,7 @@ def fastpath_decide(*, openid: str, text: str) -> Decision:
         bool(understood.text)
         and helpdesk_after_nlu_is_idle(understood)
         and invoice_after_nlu_is_idle(understood)
+        # An active incident may have something to add: the full path tells the follower.
+        and not incident_intent_matters(understood.intent)
     )
     return Decision(fast=fast, understood=understood, kb_version=version)

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 
+from bot.dialog.incidents import incident_addendum, incident_result_matters
 from bot.invoices.decoding import extra_field_for, invoice_decode
 from bot.invoices.extraction import InvoiceFields, fields_extract
 from bot.invoices.kinds import ExtraField, Kind
@@ -214,6 +215,10 @@ def _check(message: Message, fields: InvoiceFields, *, from_photo: bool) -> str:
         )
         if outcome.needs_person:
             reply = f"{reply}\n\n{_escalate(message, fields, outcome)}"
+        if incident_result_matters(outcome.result.value):
+            notice = incident_addendum(message=message, region=outcome.region)
+            if notice:
+                reply = f"{reply}\n\n{notice}"
         return reply
     invoice_check_queue(follower_id=message.follower_id, fields=fields)
     return _render("invoice_checking", **context)

@@ -17,6 +17,7 @@ A stage returns the reply text, or None to pass the message on.
 from django.template.loader import render_to_string
 
 from bot.dialog import helpdesk, invoice_turn
+from bot.dialog.incidents import incident_addendum, incident_intent_matters
 from bot.dialog.services import message_intent_set
 from bot.nlu.services import NluReply, nlu_reply
 from bot.wechat.models import Message
@@ -52,6 +53,10 @@ def text_reply(*, message: Message, text: str, understood: NluReply | None = Non
         reply = after_nlu(message=message, nlu=understood)
         if reply is not None:
             return reply
+    if incident_intent_matters(understood.intent):
+        notice = incident_addendum(message=message)
+        if notice:
+            return f"{understood.text}\n\n{notice}"
     return understood.text
 
 

@@ -10,6 +10,7 @@ sliding window, against the usual rate of the preceding days.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
@@ -18,7 +19,7 @@ from django.utils import timezone
 from bot.notices.audiences import verification_model
 from bot.notices.broadcasts import ErrorCode, NoticesError, broadcast_create, broadcast_start
 from bot.notices.models import Incident, IncidentFollower, IncidentUpdate, NoticeKind
-from bot.notices.selectors import incidents_active_for
+from bot.notices.selectors import ANY_ACTIVE_KEY, incidents_active_for
 from bot.wechat.models import Message
 
 
@@ -54,6 +55,8 @@ def incident_update_post(
         fields.append("resolved_at")
     incident.status = status
     incident.save(update_fields=fields)
+    # The dialog's cached "any incident public?" must see this change now.
+    transaction.on_commit(lambda: cache.delete(ANY_ACTIVE_KEY))
     update = IncidentUpdate.objects.create(
         incident=incident, status=status, body=body, author=author
     )

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from bot.notices.models import Broadcast, Incident, Notice
@@ -47,6 +48,20 @@ def broadcast_progress(*, broadcast: Broadcast) -> Progress:
         cancelled=counts["cancelled"],
         delivered=counts["delivered"],
     )
+
+
+ANY_ACTIVE_KEY = "notices:incidents:any_active"
+# How stale "is any incident public?" may be: incident_update_post also clears it on commit.
+ANY_ACTIVE_SECONDS = 30
+
+
+def incidents_any_active() -> bool:
+    """Whether any incident is public and unresolved; cached, one cache read per message."""
+    cached = cache.get(ANY_ACTIVE_KEY)
+    if cached is None:
+        cached = Incident.objects.filter(status__in=Incident.ACTIVE_STATUSES).exists()
+        cache.set(ANY_ACTIVE_KEY, cached, timeout=ANY_ACTIVE_SECONDS)
+    return cached
 
 
 def incidents_active_for(*, region: str) -> QuerySet[Incident]:
