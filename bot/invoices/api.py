@@ -99,17 +99,7 @@ class LedgerInvoiceSerializer(serializers.ModelSerializer):
         model = LedgerInvoice
         fields = [
             "id",
-            "invoice_code",
-            "invoice_number",
-            "issue_date",
-            "amount",
-            "total",
-            "check_code",
-            "seller_name",
-            "seller_tax_id",
-            "buyer_name",
-            "status",
-            "uploaded_at",
+            *services.LEDGER_COLUMNS,  # the import's columns, one list for both
             "created_at",
             "updated_at",
         ]

@@ -1,10 +1,9 @@
 """Real concurrent transactions on PostgreSQL: numbering, one ticket per requester, assignment."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from tests.concurrency import run_together
 from tickets import services
 from tickets.models import AgentProfile, Queue, Ticket, TicketEvent
 
@@ -18,34 +17,10 @@ pytestmark = [
 ]
 
 
-def _together(n, work):
-    """Run work(i) in n threads released at once; re-raise the first error."""
-    barrier = threading.Barrier(n)
-    errors, results = [], [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
 def test_numbers_are_unique_and_gapless_under_concurrency(settings):
     settings.TICKETS_NOTIFY_BACKEND = "tickets.notify.LoggingBackend"
     n = 12
-    _together(
+    run_together(
         n,
         lambda i: services.ticket_escalate(
             requester_ref=f"o-par-{i}", category="verify_invoice", reason="asked", text="?"
@@ -57,7 +32,7 @@ def test_numbers_are_unique_and_gapless_under_concurrency(settings):
 
 def test_same_requester_concurrently_gets_one_ticket(settings):
     settings.TICKETS_NOTIFY_BACKEND = "tickets.notify.LoggingBackend"
-    results = _together(
+    results = run_together(
         8,
         lambda i: services.ticket_escalate(
             requester_ref="o-same",
@@ -90,7 +65,7 @@ def test_two_workers_never_assign_twice_nor_past_capacity(settings, django_user_
         profile.queues.add(queue)
     # Two workers per ticket, all at once.
     jobs = [t.pk for t in tickets for _ in range(2)]
-    _together(len(jobs), lambda i: services.ticket_assign_auto(ticket_id=jobs[i]))
+    run_together(len(jobs), lambda i: services.ticket_assign_auto(ticket_id=jobs[i]))
     assigned = Ticket.objects.exclude(assignee=None)
     assert assigned.count() == 8  # total capacity
     for t in tickets:

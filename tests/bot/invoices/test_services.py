@@ -18,6 +18,7 @@ from tests.bot.invoices.verify_support import (
     ledger_row,
     ordinary_fields,
 )
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -212,34 +213,6 @@ def test_results_by_region_for_incident_detection():
     }
 
 
-def _together(n, work):
-    """Run work(i) in n threads released at once; re-raise the first error."""
-    import threading
-
-    from django.db import connections
-
-    barrier = threading.Barrier(n)
-    errors, results = [], [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_checks_never_exceed_the_daily_limit():
     from django.db import connection
@@ -248,7 +221,7 @@ def test_concurrent_checks_never_exceed_the_daily_limit():
         pytest.skip("row locks need PostgreSQL (DATABASE_URL)")
     fields = ordinary_fields()
     ledger_row(fields)
-    outcomes = _together(8, lambda i: invoice_check(follower_id=None, fields=fields))
+    outcomes = run_together(8, lambda i: invoice_check(follower_id=None, fields=fields))
     diagnoses = sorted(o.diagnosis.value for o in outcomes)
     assert diagnoses == ["check_limit"] * 3 + ["valid"] * 5
     assert DailyCheckCount.objects.get().count == 5
