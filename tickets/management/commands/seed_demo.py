@@ -1,119 +1,503 @@
-"""Generate realistic demo tickets (and their conversations) in bulk, for demos and benchmarks."""
+"""Generate realistic demo tickets with their conversations and audit trail, fast.
 
+PostgreSQL: rows stream in with COPY (psycopg `cursor.copy()`), a batch per transaction;
+~10 messages and ~5 events per ticket. Other databases (SQLite): `bulk_create`.
+Demo numbers use a `D` prefix so the real numbering (`T…`, `TicketCounter`) is untouched.
+"""
+
+import hashlib
+import json
+import math
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from tqdm import tqdm
 
-from tickets.models import Priority, Queue, Ticket, TicketInvoiceNumber, TicketMessage
+from tickets import business_hours
+from tickets.models import (
+    AgentProfile,
+    Queue,
+    SlaTarget,
+    Ticket,
+    TicketEvent,
+    TicketInvoiceNumber,
+    TicketMessage,
+)
 
-USER_LINES = [
-    "发票查不到，显示查无此票",
-    "刚开的发票多久能查到",
-    "发票号码 24117000000212341234，开票日期 {date}",
-    "报销系统说发票不存在",
-    "数电票没有发票代码怎么查验",
-    "还是不行",
-    "好的，谢谢",
-]
-BOT_LINES = [
+# Intent ids (shared/nlu/intents.md) and how often each ends with a person.
+CATEGORIES = {
+    "invoice_not_found": 28, "sync_delay": 12, "verify_invoice": 8, "info_mismatch": 7,
+    "digital_invoice": 8, "void_red_status": 5, "reimbursement_import": 6, "cross_region": 4,
+    "check_limit": 3, "human_agent": 8, "issuing_problem": 5, "download_invoice": 2,
+    "system_outage": 1, "paper_alternative": 1, "complaint": 2, "feedback": 1,
+}  # fmt: skip
+NO_INVOICE = {"human_agent", "complaint", "feedback", "system_outage", "check_limit"}
+# Requester openers per intent, "|"-separated.
+OPENERS = {
+    "invoice_not_found": "发票{n}查验显示查无此票，怎么回事？|查验平台说查无此票|这张票查不到：{n}",
+    "sync_delay": "昨天刚开的发票为什么查不到|对方说已经开了，但是{n}查不到|开票后多久能查验？",
+    "verify_invoice": "帮我查一下这张发票{n}|怎么查验发票真伪|发票{n}，{d}开的，帮忙查验",
+    "info_mismatch": "查验提示信息不一致|{n}输入金额后说不一致|开票日期和金额都对，还是不一致",
+    "digital_invoice": "数电票没有发票代码怎么查|全电发票{n}怎么查验|数电票只有20位号码",
+    "void_red_status": "发票{n}显示作废|查验结果是红冲，报销怎么办|为什么我的发票状态是作废",
+    "reimbursement_import": "报销系统导入发票失败|单位报销系统说发票不存在：{n}|财务系统验不过",
+    "cross_region": "上海开的发票在北京能查吗|外地发票{n}查不到|深圳的票怎么查验",
+    "check_limit": "今天查验次数超了|提示超过查验次数|一张票能查几次",
+    "human_agent": "转人工|人工客服|我要找人工|有没有人工",
+    "issuing_problem": "开票方说系统开不出票|电子税务局开票报错|开票额度不够怎么办",
+    "download_invoice": "发票在哪里下载|数电票怎么下载PDF|收不到发票邮件",
+    "system_outage": "查验平台打不开|电子税务局登录不上|网站一直转圈",
+    "paper_alternative": "能开纸质发票吗|对方只给纸票，可以报销吗",
+    "complaint": "等了三天还没人处理！|你们这个太慢了，我要投诉|打12366也没人接",
+    "feedback": "建议查验页面做得简单点|机器人回答不了我的问题",
+}
+OPENERS = {k: v.split("|") for k, v in OPENERS.items()}
+BOT_ANSWERS = [
     "新开具的发票一般次日可查验，请24小时后再试。",
-    "请核对发票号码、开票日期和价税合计后重新查验。",
+    "请核对发票号码、开票日期和价税合计后重新查验。数电票不填发票代码，直接输入20位号码。",
+    "查无此票常见原因：发票尚未上传、信息录入有误、非北京地区发票。",
+    "请发送发票照片或二维码，我来帮您识别发票信息。",
+    "这个问题我暂时无法解答，您可以回复“转人工”联系客服。",
 ]
-AGENT_LINES = [
-    "您好，我是客服，正在为您核查。",
-    "经核查，发票尚未上传，请联系开票方。",
-    "已为您处理，请再查验一次。",
+USER_FOLLOWUPS = ["还是不行", "转人工", "试过了，还是查不到", "我已经等了两天了", "能帮我看一下吗"]
+USER_DETAILS = [
+    "开票日期{d}，价税合计{a}元", "发票号码是{n}", "[图片]", "对方说已经上传了",
+    "公司报销这周五截止，比较急", "好的，我去联系开票方", "是北京的公司开的",
+]  # fmt: skip
+USER_CLOSERS = ["好的，谢谢", "可以查到了，谢谢！", "收到", "明白了", "嗯嗯，辛苦了"]
+AGENT_REPLIES = [
+    "您好，我是客服，已收到您的问题，正在为您核查发票{n}。",
+    "经核查，该发票尚未上传到税务系统，请联系开票方确认上传，一般24小时内可查验。",
+    "请您核对开票日期和价税合计（含税金额）后再查验一次。",
+    "已为您反馈到主管税务机关，处理后会第一时间通知您。",
+    "该发票为外地开具，请在全国增值税发票查验平台查验。",
+    "请提供发票照片，方便我们进一步核实。",
 ]
-STATUS_WEIGHTS = [("closed", 70), ("resolved", 10), ("open", 10), ("pending", 5), ("new", 5)]
+NOTES = ["已电话联系开票方，对方称今日补传", "疑似录入错误，已提醒用户核对金额", "同一用户重复来电"]
+NICK_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+NICK_GIVEN = ["芳", "伟", "静", "磊", "敏", "洋", "婷", "强", "丽", "军", "欣怡", "子涵", "浩然"]
+NICK_WORDS = ["向日葵", "阳光", "小鱼儿", "清风", "财务小", "行政-", "A北京", "会计", "Lily"]
+TAGS = ["数电票", "加急", "重复来电", "开票方未上传", "跨区域", "报销截止"]
+RESULTS = ["查无此票", "查无此票", "查无此票", "不一致", "作废", "红冲", "一致"]
+# Ticket status by age in days: (upper bound, [(status, weight), ...]).
+STATUS_BY_AGE = [
+    (1, [("new", 25), ("open", 40), ("pending", 15), ("resolved", 20)]),
+    (3, [("new", 4), ("open", 30), ("pending", 20), ("resolved", 46)]),
+    (10, [("open", 6), ("pending", 8), ("resolved", 40), ("closed", 46)]),
+    (math.inf, [("closed", 100)]),
+]
+PRIORITIES = [("normal", 70), ("high", 14), ("low", 11), ("urgent", 5)]
+DEMO_AGENTS = {"verify": 8, "issuing": 3, "complaint": 2}
 
 
 class Command(BaseCommand):
-    help = "Create N demo tickets with N×messages conversation entries (bulk, with progress)."
+    help = "Create N realistic demo tickets (D-numbers) with conversations and audit trail."
 
     def add_arguments(self, parser):
         parser.add_argument("--tickets", type=int, default=1000)
         parser.add_argument("--messages", type=int, default=10, help="per ticket")
-        parser.add_argument("--batch", type=int, default=2000)
+        parser.add_argument("--batch", type=int, default=5000, help="tickets per transaction")
         parser.add_argument("--days", type=int, default=365, help="spread over the last N days")
         parser.add_argument("--seed", type=int, default=1)
 
-    def handle(self, *args, tickets: int, messages: int, batch: int, days: int, seed: int, **kw):
-        rng = random.Random(seed)
+    def handle(self, *args, tickets, messages, batch, days, seed, verbosity=1, **kw):
+        if tickets < 0 or messages < 1 or batch < 1 or days < 1:
+            raise CommandError("--tickets ≥ 0, --messages ≥ 1, --batch ≥ 1, --days ≥ 1")
         queues = list(Queue.objects.all())
-        statuses = [s for s, _ in STATUS_WEIGHTS]
-        weights = [w for _, w in STATUS_WEIGHTS]
-        now = timezone.now()
-        start = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        bar = tqdm(total=tickets, unit="ticket", disable=kw.get("verbosity", 1) == 0)
-        made = 0
-        while made < tickets:
-            size = min(batch, tickets - made)
-            rows = []
-            for k in range(size):
-                i = start + made + k
-                created = now - timedelta(seconds=rng.randrange(days * 86400))
-                status = rng.choices(statuses, weights)[0]
-                responded = status != "new"
-                queue = rng.choice(queues)
-                rows.append(
-                    Ticket(
-                        number=f"D{timezone.localtime(created):%Y%m%d}-{i:07d}",
-                        requester_ref=f"demo-o{i:07d}",
-                        requester_name=f"用户{i % 9973}",
-                        queue=queue,
-                        status=status,
-                        priority=rng.choice(Priority.values),
-                        subject=rng.choice(USER_LINES[:5]).format(date="2025-11-20"),
-                        category=rng.choice(queue.categories or ["human_agent"]),
-                        created_at=created,
-                        updated_at=created + timedelta(hours=2),
-                        first_response_at=created + timedelta(minutes=rng.randrange(5, 240))
-                        if responded
-                        else None,
-                        resolved_at=created + timedelta(days=1)
-                        if status in ("resolved", "closed")
-                        else None,
-                        closed_at=created + timedelta(days=8) if status == "closed" else None,
-                        first_response_due=created + timedelta(hours=1),
-                        resolution_due=created + timedelta(days=2),
-                        invoice_numbers=f"2411700000{i:010d}",
-                        invoices=[{"number": f"2411700000{i:010d}", "result": "not_found"}],
-                        satisfaction=rng.randint(1, 5) if status == "closed" else None,
-                    )
-                )
+        if not queues:
+            raise CommandError("no queues: run migrate first")
+        gen = Generator(
+            rng=random.Random(seed),
+            queues=queues,
+            agents=demo_agents_ensure(queues=queues),
+            targets=_targets(),
+            now=timezone.now(),
+            days=days,
+            messages=messages,
+        )
+        writer = CopyWriter() if connection.vendor == "postgresql" else OrmWriter()
+        created = gen.created_times(tickets)
+        bar = tqdm(total=tickets, unit="ticket", disable=verbosity == 0, smoothing=0.1)
+        totals = [0, 0, 0]
+        for offset in range(0, tickets, batch):
+            chunk = created[offset : offset + batch]
             with transaction.atomic():
-                created_rows = Ticket.objects.bulk_create(rows)
-                TicketMessage.objects.bulk_create(
-                    [
-                        self._message(rng, ticket, n)
-                        for ticket in created_rows
-                        for n in range(messages)
-                    ],
-                    batch_size=5000,
-                )
-                TicketInvoiceNumber.objects.bulk_create(
-                    [TicketInvoiceNumber(ticket=t, number=t.invoice_numbers) for t in created_rows]
-                )
-            made += size
-            bar.update(size)
+                ids = writer.ids(len(chunk))
+                rows = [gen.ticket(pk, at) for pk, at in zip(ids, chunk, strict=True)]
+                counts = writer.write(rows)
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+            bar.update(len(chunk))
         bar.close()
-        # Demo numbers use a D prefix: real numbering (T…) and its counters are untouched.
-        self.stdout.write(self.style.SUCCESS(f"{made} tickets, {made * messages} messages"))
+        if connection.vendor == "postgresql" and tickets:
+            with connection.cursor() as cursor:  # fresh statistics, or the planner guesses
+                for model in (Ticket, TicketMessage, TicketEvent, TicketInvoiceNumber):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
+        self.stdout.write(
+            self.style.SUCCESS(f"{tickets} tickets, {totals[0]} messages, {totals[1]} events")
+        )
+
+
+def demo_agents_ensure(*, queues: list[Queue]) -> dict[int, list[int]]:
+    """Off-duty demo agents per queue (the real round robin skips them): queue id → user ids."""
+    users = get_user_model()
+    out: dict[int, list[int]] = {}
+    by_slug = {q.slug: q for q in queues}
+    for slug, count in DEMO_AGENTS.items():
+        queue = by_slug.get(slug)
+        if queue is None:
+            continue
+        for k in range(1, count + 1):
+            user, made = users.objects.get_or_create(
+                username=f"demo-{slug}-{k:02d}", defaults={"is_staff": True}
+            )
+            if made:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            profile, _ = AgentProfile.objects.get_or_create(user=user)
+            profile.queues.add(queue)
+            out.setdefault(queue.pk, []).append(user.pk)
+    fallback = [pk for pks in out.values() for pk in pks]
+    return {q.pk: out.get(q.pk) or fallback for q in queues}
+
+
+def _targets() -> dict[tuple[int, str], tuple[int, int]]:
+    return {
+        (t.queue_id, t.priority): (t.first_response_minutes, t.resolution_minutes)
+        for t in SlaTarget.objects.all()
+    }
+
+
+def _openid(key: str) -> tuple[str, str]:
+    """A WeChat-like openid (28 chars, recognisably demo) and a nickname, both from `key`."""
+    digest = hashlib.blake2b(key.encode(), digest_size=18).digest()
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = int.from_bytes(digest, "big")
+    tail = "".join(chars[(value >> (6 * k)) & 63] for k in range(23))
+    a, b, c = digest[0], digest[1], digest[2]
+    if a % 3:
+        nick = NICK_SURNAMES[b % len(NICK_SURNAMES)] + NICK_GIVEN[c % len(NICK_GIVEN)]
+    else:
+        nick = NICK_WORDS[b % len(NICK_WORDS)] + NICK_SURNAMES[c % len(NICK_SURNAMES)]
+    return "oDEMO" + tail, nick
+
+
+class Generator:
+    """Turns (id, creation time) into a ticket row with its messages, events and invoices."""
+
+    def __init__(self, *, rng, queues, agents, targets, now, days, messages):
+        self.rng, self.agents, self.targets = rng, agents, targets
+        self.now, self.days, self.messages = now, days, messages
+        default = next((q for q in queues if q.is_default), queues[0])
+        self.queue_of = {c: default for c in CATEGORIES}
+        for queue in queues:
+            for category in queue.categories or []:
+                self.queue_of[category] = queue
+        self.categories, self.cat_w = list(CATEGORIES), _cum(CATEGORIES.values())
+        self.priorities, self.prio_w = [p for p, _ in PRIORITIES], _cum(w for _, w in PRIORITIES)
+        self.sched = business_hours.schedule()
+        self.tz = self.sched.tz
+        self.repeaters = 0
+        self.slug = {q.pk: q.slug for q in queues}
+        user_ids = {pk for pks in agents.values() for pk in pks}
+        self.username = dict(
+            get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")
+        )
+
+    def created_times(self, count: int) -> list[datetime]:
+        """Ascending creation times: more on working days and hours, growing over the year."""
+        start = self.now - timedelta(days=self.days)
+        hours = self.days * 24
+        weights = []
+        for h in range(hours):
+            local = (start + timedelta(hours=h)).astimezone(self.tz)
+            busy = 1.0 if 9 <= local.hour < 18 else (0.25 if 7 <= local.hour < 23 else 0.04)
+            weekend = 0.3 if local.weekday() >= 5 else 1.0
+            weights.append(busy * weekend * (0.7 + 0.6 * h / hours))
+        slots = sorted(self.rng.choices(range(hours), cum_weights=_cum(weights), k=count))
+        self.repeaters = max(count // 12, 1)
+        out = [start + timedelta(hours=s, seconds=self.rng.randrange(3600)) for s in slots]
+        return [min(t, self.now - timedelta(seconds=1)) for t in out]
+
+    def _due(self, at: datetime, minutes: int) -> datetime:
+        """Business-time deadline on the weekly schedule (holidays are ignored for speed)."""
+        sched, local = self.sched, at.astimezone(self.tz)
+        start = {"hour": sched.start.hour, "minute": sched.start.minute, "second": 0}
+        end = {"hour": sched.end.hour, "minute": sched.end.minute, "second": 0}
+        while minutes > 0:
+            if local.weekday() not in sched.weekdays or local.time() >= sched.end:
+                local = (local + timedelta(days=1)).replace(**start, microsecond=0)
+                continue
+            if local.time() < sched.start:
+                local = local.replace(**start, microsecond=0)
+            step = min((local.replace(**end) - local).total_seconds() / 60, minutes)
+            local += timedelta(minutes=step)
+            minutes -= step
+        return local
+
+    def ticket(self, pk: int, created: datetime) -> dict:
+        rng, now = self.rng, self.now
+        category = self.categories[_pick(rng, self.cat_w)]
+        queue = self.queue_of[category]
+        priority = "high" if category == "complaint" else self.priorities[_pick(rng, self.prio_w)]
+        age = (now - created).total_seconds() / 86400
+        fr_min, res_min = self.targets.get((queue.pk, priority), (60, 1080))
+        t = {
+            "id": pk, "number": f"D{created.astimezone(self.tz):%Y%m%d}-{pk:07d}",
+            "queue_id": queue.pk, "priority": priority, "category": category,
+            "status": _weighted(rng, next(w for limit, w in STATUS_BY_AGE if age < limit)),
+            "assignee_id": None, "tags": [], "created_at": created, "first_response_at": None,
+            "resolved_at": None, "closed_at": None, "sla_paused_at": None,
+            "first_response_due": self._due(created, fr_min),
+            "resolution_due": self._due(created, res_min), "sla_paused_minutes": 0,
+            "first_response_breached_at": None, "resolution_breached_at": None,
+            "satisfaction": None, "satisfaction_at": None, "merged_into_id": None,
+            "escalation_reason": "complaint" if category == "complaint" else _weighted(
+                rng, [("asked", 60), ("missed", 20), ("diagnosis", 15), ("watch_expired", 5)]
+            ),
+        }  # fmt: skip
+        self._timeline(t)
+        # Active tickets get a requester of their own (one open ticket per requester);
+        # some closed ones come back from a pool of repeat requesters.
+        active = t["status"] in ("new", "open", "pending")
+        key = f"r{rng.randrange(self.repeaters)}" if not active and rng.random() < 0.3 else f"u{pk}"
+        t["requester_ref"], nick = _openid(key)
+        t["requester_name"] = nick if rng.random() < 0.9 else ""
+        t["invoices"] = self._invoices(created, category)
+        t["invoice_numbers"] = " ".join(inv["number"] for inv in t["invoices"])
+        inv = t["invoices"][0] if t["invoices"] else {"number": "", "date": "", "amount": ""}
+        opener = rng.choice(OPENERS[category]).format(n=inv["number"], d=inv["date"], a="")
+        t["subject"] = opener[:200]
+        if rng.random() < 0.15:
+            t["tags"] = rng.sample(TAGS, rng.choice((1, 1, 2)))
+        if t["status"] != "new" or rng.random() < 0.3:
+            t["assignee_id"] = rng.choice(self.agents[queue.pk])
+        return {"ticket": t, **self._conversation(t, opener, inv)}
+
+    def _timeline(self, t: dict) -> None:
+        """Response, resolution and closing times; what has not happened by now sets the status."""
+        rng, now, created = self.rng, self.now, t["created_at"]
+        fr_due, res_due = t["first_response_due"], t["resolution_due"]
+        if t["status"] != "new":
+            frac = rng.lognormvariate(-1.0, 0.65)  # about 6 % miss the first-response target
+            first = created + frac * (fr_due - created)
+            if first < now:
+                t["first_response_at"] = first
+            else:
+                t["status"] = "new"
+        if t["status"] in ("resolved", "closed"):
+            frac = rng.lognormvariate(-1.2, 0.8)
+            end = max(created + frac * (res_due - created), t["first_response_at"])
+            resolved = end + timedelta(minutes=rng.randrange(5, 90))
+            if resolved < now:
+                t["resolved_at"] = t["sla_paused_at"] = resolved
+            else:
+                t["status"] = "open"
+        if t["status"] == "closed":
+            confirmed = rng.random() < 0.6  # else closed by the 7-day housekeeping
+            wait = timedelta(hours=rng.randrange(1, 48)) if confirmed else timedelta(days=7)
+            if t["resolved_at"] + wait < now:
+                t["closed_at"] = t["resolved_at"] + wait
+            else:
+                t["status"] = "resolved"
+        if t["resolved_at"] and rng.random() < 0.4:
+            rated = t["resolved_at"] + timedelta(minutes=rng.randrange(1, 600))
+            if rated < min(now, t["closed_at"] or now):
+                t["satisfaction_at"] = rated
+                t["satisfaction"] = _weighted(rng, [(5, 50), (4, 25), (3, 12), (2, 6), (1, 7)])
+        if t["status"] == "pending":
+            t["sla_paused_at"] = t["first_response_at"] + (now - t["first_response_at"]) / 3
+        # Breaches as the beat task records them: the due time passed without the event.
+        if (t["first_response_at"] or now) > fr_due:
+            t["first_response_breached_at"] = fr_due
+        if (t["resolved_at"] or t["sla_paused_at"] or now) > res_due:
+            t["resolution_breached_at"] = res_due
+
+    def _invoices(self, created: datetime, category: str) -> list[dict]:
+        rng = self.rng
+        if category in NO_INVOICE or rng.random() < 0.12:
+            return []
+        out = []
+        for _ in range(2 if rng.random() < 0.08 else 1):
+            day = created - timedelta(days=rng.randrange(0, 40))
+            amount = f"{rng.lognormvariate(6.5, 1.3):.2f}"
+            region = rng.choices(["11", "31", "44", "12", "32"], cum_weights=[85, 90, 94, 97, 100])
+            if rng.random() < 0.8:
+                number = f"{day:%y}{region[0]}7{rng.randrange(10**15):015d}"
+                code, kind = "", rng.choice(["数电普票", "数电普票", "数电专票"])
+            else:
+                number, kind = f"{rng.randrange(10**8):08d}", "增值税电子普通发票"
+                code = f"0{region[0]}00{day:%y}00111"
+            result = rng.choice(RESULTS)
+            out.append({
+                "number": number, "code": code, "kind": kind, "date": f"{day:%Y-%m-%d}",
+                "amount": amount, "result": result,
+                "diagnosis": {"cause": "开票方尚未上传" if result == "查无此票" else result,
+                              "advice": "请联系开票方确认上传，次日再查验"},
+                "history": [{"at": (created - timedelta(minutes=3)).isoformat(),
+                             "result": result}],
+            })  # fmt: skip
+        return out
+
+    def _conversation(self, t: dict, opener: str, inv: dict) -> dict:
+        """The bot conversation before the escalation, then agents and requester, in order."""
+        rng, pk, created = self.rng, t["id"], t["created_at"]
+        fmt = {"n": inv["number"] or "", "d": inv["date"] or "", "a": inv["amount"] or "100.00"}
+        lines = [
+            ("user", opener, created - timedelta(minutes=4)),
+            ("bot", rng.choice(BOT_ANSWERS), created - timedelta(minutes=4)),
+            ("user", rng.choice(USER_FOLLOWUPS), created - timedelta(minutes=1)),
+            ("bot", f"已为您转接人工客服，工单号：{t['number']}。", created),
+        ]
+        replied = t["first_response_at"] is not None
+        end = t["resolved_at"] or self.now
+        start = t["first_response_at"] or created
+        step = (end - start) / max(self.messages - len(lines), 1)
+        n = 0
+        while len(lines) < self.messages:
+            at = start + step * n
+            if replied and n % 3 == 0:
+                lines.append(("agent", rng.choice(AGENT_REPLIES).format(**fmt), at))
+            elif replied and n % 7 == 5:
+                lines.append(("note", rng.choice(NOTES), at))
+            elif t["resolved_at"] and len(lines) == self.messages - 1:
+                lines.append(("user", rng.choice(USER_CLOSERS), at))
+            else:
+                lines.append(("user", rng.choice(USER_DETAILS).format(**fmt), at))
+            n += 1
+        lines = lines[: self.messages]
+        agent = t["assignee_id"]
+        msgs = [(pk, k, agent if k in ("agent", "note") else None, x, a) for k, x, a in lines]
+        last = {k: a for k, _, a in lines}
+        t["last_requester_message_at"] = last.get("user")
+        t["last_agent_message_at"] = last.get("agent")
+        t["updated_at"] = max(a for _, _, a in lines)
+        for key in ("closed_at", "satisfaction_at"):
+            if t[key]:
+                t["updated_at"] = max(t["updated_at"], t[key])
+        return {"messages": msgs, "events": self._events(t)}
+
+    def _events(self, t: dict) -> list[tuple]:
+        pk, created, agent = t["id"], t["created_at"], t["assignee_id"]
+        slug, who = self.slug[t["queue_id"]], self.username.get(agent)
+        ev = [(pk, None, "created", None, slug, t["escalation_reason"], created)]
+        if agent:
+            ev.append((pk, None, "assigned", None, who, "", created + timedelta(seconds=2)))
+        if t["first_response_at"]:
+            ev.append((pk, agent, "status", "new", "open", "", t["first_response_at"]))
+            ev.append((pk, agent, "first_response", None, None, "", t["first_response_at"]))
+        for key in ("first_response_breached_at", "resolution_breached_at"):
+            if t[key]:
+                ev.append((pk, None, "sla_breached", None, key[:-12], "", t[key]))
+        if t["status"] == "pending":
+            ev.append((pk, agent, "status", "open", "pending", "", t["sla_paused_at"]))
+        if t["resolved_at"]:
+            ev.append((pk, agent, "status", "open", "resolved", "", t["resolved_at"]))
+        if t["satisfaction"]:
+            ev.append((pk, None, "rated", None, t["satisfaction"], "", t["satisfaction_at"]))
+        if t["closed_at"]:
+            ev.append((pk, None, "status", "resolved", "closed", "", t["closed_at"]))
+        return ev
+
+
+def _cum(weights) -> list[float]:
+    total, out = 0.0, []
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+def _pick(rng: random.Random, cum: list[float]) -> int:
+    x = rng.random() * cum[-1]
+    return next(i for i, c in enumerate(cum) if x < c)
+
+
+def _weighted(rng: random.Random, pairs):
+    return pairs[_pick(rng, _cum(w for _, w in pairs))][0]
+
+
+JSON_COLUMNS = {"tags", "invoices"}
+MESSAGE_COLUMNS = ["ticket_id", "author_kind", "author_id", "text", "created_at"]
+EVENT_COLUMNS = ["ticket_id", "actor_id", "action", "from_value", "to_value", "note", "at"]
+
+
+class CopyWriter:
+    """PostgreSQL: ids from the sequence, rows through COPY."""
+
+    def ids(self, count: int) -> list[int]:
+        table = Ticket._meta.db_table
+        with connection.cursor() as cursor:
+            # Demo rows: a crash may lose the last batches, which is cheaper than a flush each.
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def write(self, rows: list[dict]) -> tuple[int, int, int]:
+        fields = Ticket._meta.concrete_fields
+
+        def ticket_row(t):
+            return [json.dumps(t[f.attname], ensure_ascii=False) if f.attname in JSON_COLUMNS
+                    else t[f.attname] for f in fields]  # fmt: skip
+
+        with connection.cursor() as cursor:
+            columns = [f.column for f in fields]
+            self._copy(cursor, Ticket, columns, map(ticket_row, (
+                r["ticket"] for r in rows)))  # fmt: skip
+            refs = self._copy(cursor, TicketInvoiceNumber, ["ticket_id", "number"], (
+                (r["ticket"]["id"], n) for r in rows
+                for n in dict.fromkeys(r["ticket"]["invoice_numbers"].split())
+            ))  # fmt: skip
+            messages = self._copy(
+                cursor, TicketMessage, [*MESSAGE_COLUMNS, "delivery_ref"],
+                ((*m, "") for r in rows for m in r["messages"]),
+            )  # fmt: skip
+            events = self._copy(cursor, TicketEvent, EVENT_COLUMNS, (
+                (*e[:3], _j(e[3]), _j(e[4]), *e[5:]) for r in rows for e in r["events"]
+            ))  # fmt: skip
+        return messages, events, refs
 
     @staticmethod
-    def _message(rng, ticket, n):
-        kind = ["user", "bot", "user", "agent"][n % 4] if n else "user"
-        text = rng.choice(
-            {"user": USER_LINES, "bot": BOT_LINES, "agent": AGENT_LINES}[kind]
-        ).format(date="2025-11-20")
-        return TicketMessage(
-            ticket=ticket,
-            author_kind=kind,
-            text=text,
-            created_at=ticket.created_at + timedelta(minutes=7 * n),
-        )
+    def _copy(cursor, model, columns, rows) -> int:
+        count = 0
+        sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+
+def _j(value):
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class OrmWriter:
+    """Any other database: bulk_create (ids handed out by this process: one writer at a time)."""
+
+    def ids(self, count: int) -> list[int]:
+        start = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        return list(range(start, start + count))
+
+    def write(self, rows: list[dict]) -> tuple[int, int, int]:
+        Ticket.objects.bulk_create([Ticket(**r["ticket"]) for r in rows])
+        refs = [
+            TicketInvoiceNumber(ticket_id=r["ticket"]["id"], number=n)
+            for r in rows
+            for n in dict.fromkeys(r["ticket"]["invoice_numbers"].split())
+        ]
+        TicketInvoiceNumber.objects.bulk_create(refs, batch_size=2000)
+        msgs = [TicketMessage(**dict(zip(MESSAGE_COLUMNS, m, strict=True)))
+                for r in rows for m in r["messages"]]  # fmt: skip
+        TicketMessage.objects.bulk_create(msgs, batch_size=2000)
+        events = [TicketEvent(**dict(zip(EVENT_COLUMNS, e, strict=True)))
+                  for r in rows for e in r["events"]]  # fmt: skip
+        TicketEvent.objects.bulk_create(events, batch_size=2000)
+        return len(msgs), len(events), len(refs)
