@@ -238,6 +238,11 @@ class Ticket(models.Model):
             models.Index(fields=["-created_at", "-id"], name="tickets_newest"),
             models.Index(fields=["status", "-created_at"], name="tickets_status_newest"),
             models.Index(fields=["queue", "-created_at"], name="tickets_queue_newest"),
+            # Sorting the queue view by a column: Django orders by (column, -id).
+            models.Index(fields=["queue", "-id"], name="tickets_queue_id"),
+            models.Index(fields=["status", "-id"], name="tickets_status_id"),
+            models.Index(fields=["priority", "-id"], name="tickets_priority_id"),
+            models.Index(fields=["assignee", "-id"], name="tickets_assignee_id"),
             # Small partial indexes for the SLA filters and the beat tasks.
             models.Index(
                 fields=["-created_at"],
