@@ -90,7 +90,11 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, la
                 payload = {"ok": True}
             elif path == "/cgi-bin/stable_token":
                 payload = {"access_token": "BENCH-TOKEN", "expires_in": 7200}
-            elif path in ("/cgi-bin/message/template/send", "/cgi-bin/message/custom/send"):
+            elif path in (
+                "/cgi-bin/message/template/send",
+                "/cgi-bin/message/custom/send",
+                "/cgi-bin/message/subscribe/bizsend",  # no client_msg_id: every call counts
+            ):
                 await asyncio.sleep(latency)
                 payload = _deliver(json.loads(raw or b"{}"))
             else:

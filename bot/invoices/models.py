@@ -108,6 +108,9 @@ class VerificationRecord(InvoiceFieldsMixin):
         default=PENDING,
     )
     diagnosis = models.CharField("诊断", max_length=32, blank=True)
+    # The seller: the tax id given with the fields, else the ledger's seller tax id (or
+    # name) when the ledger has the invoice; blank when unknown. Incident detection groups by it.
+    issuer = models.CharField("开票方", max_length=32, blank=True)
     details = models.JSONField("返回信息", default=dict, blank=True)
     latency_ms = models.PositiveIntegerField("耗时（毫秒）", null=True, blank=True)
     error = models.CharField("错误", max_length=255, blank=True)
@@ -118,9 +121,12 @@ class VerificationRecord(InvoiceFieldsMixin):
         verbose_name_plural = "查验记录"
         ordering = ["-created_at", "-id"]
         indexes = [
-            # Incident detection: a burst of one result in one region.
+            # Incident detection: a burst of one result in one region, or of one issuer.
             models.Index(
                 fields=["region", "result", "created_at"], name="invoices_check_incident_idx"
+            ),
+            models.Index(
+                fields=["issuer", "result", "created_at"], name="invoices_check_issuer_idx"
             ),
             models.Index(
                 fields=["invoice_code", "invoice_number", "created_at"],

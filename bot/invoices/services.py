@@ -106,6 +106,18 @@ def record_fields(record) -> InvoiceFields:
     )
 
 
+def _issuer(*, given: str, chain: ChainResult | None) -> str:
+    """The seller: the tax id given with the fields, else who the ledger says issued it."""
+    if given:
+        return given[:32]
+    for attempt in chain.attempts if chain else ():
+        if attempt.backend == "ledger":
+            seller = attempt.details.get("seller_tax_id") or attempt.details.get("seller_name")
+            if seller:
+                return str(seller)[:32]
+    return ""
+
+
 def _check_run(
     *, record: VerificationRecord, fields: InvoiceFields, start_watch: bool
 ) -> CheckOutcome:
@@ -169,12 +181,15 @@ def _check_run(
     }
     record.latency_ms = chain.latency_ms if chain else 0
     record.error = chain.final.error[:255] if chain else ""
+    given = (fields.seller_tax_id or "").strip() or record.issuer  # a queued check kept it
+    record.issuer = _issuer(given=given, chain=chain)
     record.save(
         update_fields=[
             *_record_fields(fields),
             "backend",
             "result",
             "diagnosis",
+            "issuer",
             "details",
             "latency_ms",
             "error",
@@ -215,7 +230,10 @@ def invoice_check_queue(*, follower_id: int, fields: InvoiceFields) -> Verificat
     from bot.invoices.tasks import invoice_check_push
 
     record = VerificationRecord.objects.create(
-        follower_id=follower_id, source=VerificationRecord.Source.DIALOG, **_record_fields(fields)
+        follower_id=follower_id,
+        source=VerificationRecord.Source.DIALOG,
+        issuer=(fields.seller_tax_id or "").strip()[:32],
+        **_record_fields(fields),
     )
     transaction.on_commit(lambda: invoice_check_push.delay(record.pk))
     return record

@@ -18,9 +18,33 @@ from bot.notices.models import (
 )
 
 
+class NoticeTemplateForm(forms.ModelForm):
+    class Meta:
+        model = NoticeTemplate
+        fields = ["kind", "message_type", "template_id", "field_mapping", "page", "active"]
+        widgets = {"message_type": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["message_type"].required = False  # left out: a template message
+
+    def clean_message_type(self):
+        return self.cleaned_data.get("message_type") or NoticeTemplate.MessageType.TEMPLATE
+
+    def clean_field_mapping(self):
+        mapping = self.cleaned_data["field_mapping"]
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise forms.ValidationError('字段映射须为 {"字段名": "内容"} 形式的JSON对象')
+        return mapping
+
+
 @admin.register(NoticeTemplate)
 class NoticeTemplateAdmin(admin.ModelAdmin):
-    list_display = ["kind", "template_id", "active", "updated_at"]
+    form = NoticeTemplateForm
+    list_display = ["kind", "message_type", "template_id", "active", "updated_at"]
+    list_filter = ["message_type", "active"]
     list_editable = ["active"]
 
 

@@ -1,13 +1,15 @@
 """Which WeChat channel carries a notice, and the calls that send it.
 
 Customer-service messages reach a follower only within 48 hours of their last
-interaction; after that only template messages do. Template sends carry
+interaction; after that only template messages or subscribe messages (订阅通知, to
+followers who accepted that subscribe template) do. Template sends carry
 `client_msg_id` (WeChat drops a repeat of the same openid + id for 10 minutes),
 which is what makes a resend after a lost worker safe on that channel.
 """
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,12 +24,21 @@ from bot.notices.models import Notice, NoticeTemplate
 from bot.wechat.client import SupportWeChatClient, wechat_client
 
 CS_WINDOW = timedelta(hours=48)
+# bizsend: the follower did not accept this subscribe template (or used up a one-time grant).
+SUBSCRIBE_REFUSED = 43101
+REFUSED_TEXT = "follower has not accepted this subscribe message (refused or unsubscribed)"
 
 
 @dataclass(frozen=True)
 class TemplateChoice:
     template_id: str
     field_mapping: dict[str, str]
+    message_type: str = NoticeTemplate.MessageType.TEMPLATE
+    page: str = ""
+
+    @property
+    def is_subscribe(self) -> bool:
+        return self.message_type == NoticeTemplate.MessageType.SUBSCRIBE
 
 
 def within_service_window(last_interaction_at: datetime | None, *, now: datetime) -> bool:
@@ -38,7 +49,7 @@ def within_service_window(last_interaction_at: datetime | None, *, now: datetime
 def templates_by_kind() -> dict[str, TemplateChoice]:
     """The active template per notice kind, plus the project default under key ''."""
     choices = {
-        t.kind: TemplateChoice(t.template_id, t.field_mapping or {})
+        t.kind: TemplateChoice(t.template_id, t.field_mapping or {}, t.message_type, t.page)
         for t in NoticeTemplate.objects.filter(active=True)
     }
     default = settings.NOTICES_DEFAULT_TEMPLATE_ID or settings.WECHAT_DEFAULT_TEMPLATE_ID
@@ -136,10 +147,7 @@ class _Blank(dict):
         return ""
 
 
-def template_data(
-    notice: Notice, choice: TemplateChoice, *, now: datetime | None = None
-) -> dict[str, dict[str, str]]:
-    """WeChat's template `data`: each configured field filled from the notice."""
+def _context(notice: Notice, now: datetime | None) -> _Blank:
     context = _Blank(
         text=notice.text,
         title=notice.get_kind_display(),
@@ -147,8 +155,63 @@ def template_data(
         link=notice.url,
     )
     context.update({k: str(v) for k, v in (notice.template_data or {}).items()})
+    return context
+
+
+def template_data(
+    notice: Notice, choice: TemplateChoice, *, now: datetime | None = None
+) -> dict[str, dict[str, str]]:
+    """WeChat's template `data`: each configured field filled from the notice."""
+    context = _context(notice, now)
     return {
         field: {"value": str(pattern).format_map(context)[:200]}
+        for field, pattern in choice.field_mapping.items()
+    }
+
+
+# WeChat's limits on subscribe-message values, by the field's type (the key without its
+# number: thing1 -> thing). A longer value is refused with 47003, so values are cut.
+SUBSCRIBE_LIMITS = {
+    "thing": 20,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "character_string": 32,
+    "phone_number": 17,
+    "car_number": 8,
+    "phrase": 5,
+    "name": 10,  # 10 Chinese characters, or 20 letters
+    "amount": 12,  # a currency sign and 10 digits with decimals
+    "time": 40,
+    "date": 40,
+}
+_ELLIPSIS_TYPES = {"thing"}  # free text: show that it was cut
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")  # WeChat refuses line breaks and control characters
+_FIELD_TYPE = re.compile(r"^([a-z_]+?)(\d+)?$")
+
+
+def subscribe_value(field: str, value: str) -> str:
+    """A value cut to WeChat's limit for the field's type, on character boundaries."""
+    value = _CONTROL.sub(" ", value).strip()
+    match = _FIELD_TYPE.match(field)
+    kind = match.group(1) if match else field
+    limit = SUBSCRIBE_LIMITS.get(kind, 20)
+    if kind == "name" and value.isascii():
+        limit = 20
+    if len(value) <= limit:
+        return value
+    if kind in _ELLIPSIS_TYPES:
+        return value[: limit - 1] + "…"
+    return value[:limit]
+
+
+def subscribe_data(
+    notice: Notice, choice: TemplateChoice, *, now: datetime | None = None
+) -> dict[str, dict[str, str]]:
+    """The subscribe message's `data`: each configured field filled and cut to its limit."""
+    context = _context(notice, now)
+    return {
+        field: {"value": subscribe_value(field, str(pattern).format_map(context))}
         for field, pattern in choice.field_mapping.items()
     }
 
@@ -170,6 +233,22 @@ def send_template(
     if notice.url:
         body["url"] = notice.url
     result = client.call(lambda c: _post(c, "message/template/send", body))
+    return str(result.get("msgid", "") or "")
+
+
+def send_subscribe(
+    client: SupportWeChatClient, *, openid: str, notice: Notice, choice: TemplateChoice, data: dict
+) -> str:
+    """Send a subscribe message (订阅通知, `data` from subscribe_data).
+
+    WeChat's bizsend has no client_msg_id and answers no msgid: a repeat is a second
+    message, so recovery never resends a notice that may have gone out this way.
+    """
+    body = {"touser": openid, "template_id": choice.template_id, "data": data}
+    page = notice.url or choice.page
+    if page:
+        body["page"] = page
+    result = client.call(lambda c: _post(c, "message/subscribe/bizsend", body))
     return str(result.get("msgid", "") or "")
 
 

@@ -17,21 +17,43 @@ class NoticeKind(models.TextChoices):
 
 
 class NoticeTemplate(models.Model):
-    """Which WeChat template message carries a notice kind outside the 48-hour window."""
+    """Which WeChat message carries a notice kind outside the 48-hour window.
+
+    Either a template message (模板消息) or a subscribe message (订阅通知); the latter
+    reaches only followers who accepted that subscribe template in WeChat.
+    """
+
+    class MessageType(models.TextChoices):
+        TEMPLATE = "template", "模板消息"
+        SUBSCRIBE = "subscribe", "订阅通知"
 
     kind = models.CharField("通知类型", max_length=30, choices=NoticeKind.choices, unique=True)
-    template_id = models.CharField("模板ID", max_length=64)
+    message_type = models.CharField(
+        "消息类型", max_length=10, choices=MessageType.choices, default=MessageType.TEMPLATE
+    )
+    template_id = models.CharField("模板ID", max_length=64, help_text="模板消息或订阅通知的模板ID")
     # WeChat template field -> text with {placeholders}: text, title, time, link and any
     # key of the notice's template data.
     field_mapping = models.JSONField(
-        "字段映射", default=dict, help_text='例如 {"thing1": "{title}", "thing2": "{text}"}'
+        "字段映射",
+        default=dict,
+        help_text='例如 {"thing1": "{title}", "thing2": "{text}"}；'
+        "订阅通知按字段类型截断（thing 最多20字等）",
     )
+    # Subscribe messages only: where tapping the card leads when the notice has no link.
+    page = models.CharField("跳转网页（订阅通知）", max_length=500, blank=True)
     active = models.BooleanField("启用", default=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         verbose_name = "通知模板"
         verbose_name_plural = "通知模板"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(message_type__in=["template", "subscribe"]),
+                name="notices_template_message_type",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.template_id}"
@@ -44,6 +66,7 @@ class Notice(models.Model):
         NONE = "", "—"
         CUSTOMER_SERVICE = "customer_service", "客服消息"
         TEMPLATE = "template", "模板消息"
+        SUBSCRIBE = "subscribe", "订阅通知"
 
     class Status(models.TextChoices):
         PENDING = "pending", "待发送"

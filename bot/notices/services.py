@@ -7,9 +7,7 @@ for rows that still carry the claim token. Work lost with a worker is picked up
 by `notices_recover` once the claim lease has passed.
 """
 
-import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,11 +19,10 @@ from django.utils import timezone
 
 from bot.notices import channels
 from bot.notices.models import Broadcast, Notice
+from bot.notices.sending import Result, send_all
 from bot.notices.throttle import throttle_acquire, throttle_back_off
-from bot.wechat.client import Errcode, WeChatApiError, wechat_configured
+from bot.wechat.client import Errcode, wechat_configured
 from bot.wechat.models import Follower, Message
-
-logger = logging.getLogger(__name__)
 
 _ACTIVE_KEY = "notices:active:"
 
@@ -77,17 +74,6 @@ class DeliveryOutcome:
     broadcast_ids: set[int] = field(default_factory=set)
 
 
-@dataclass
-class _Result:
-    notice: Notice
-    status: str
-    channel: str = ""
-    msg_id: str = ""
-    template_id: str = ""
-    payload: dict | None = None
-    error: WeChatApiError | None = None
-
-
 def _claim(notice_ids: list[int], token: str, now: datetime) -> list[Notice]:
     with transaction.atomic():
         ids = list(
@@ -111,46 +97,7 @@ def _claim(notice_ids: list[int], token: str, now: datetime) -> list[Notice]:
     )
 
 
-def _send_one(client, notice: Notice, *, now: datetime, templates: dict) -> _Result:
-    follower = notice.follower
-    if not follower.subscribed:
-        return _Result(notice, Notice.Status.FAILED, error=WeChatApiError(43004, "unsubscribed"))
-    choice = channels.template_for(notice.kind, templates)
-    use_cs = channels.within_service_window(follower.last_interaction_at, now=now)
-    if not use_cs and choice is None:
-        error = WeChatApiError(None, "no template configured for this notice kind")
-        return _Result(notice, Notice.Status.FAILED, error=error)
-    if client is None:  # embedded mode: the simulator shows it
-        channel = Notice.Channel.CUSTOMER_SERVICE if use_cs else Notice.Channel.TEMPLATE
-        return _Result(notice, Notice.Status.SIMULATED, channel=channel)
-    try:
-        if use_cs:
-            try:
-                msg_id = channels.send_text(client, openid=follower.openid, notice=notice)
-                return _Result(notice, Notice.Status.SENT, Notice.Channel.CUSTOMER_SERVICE, msg_id)
-            except WeChatApiError as exc:
-                if exc.errcode != Errcode.OUTSIDE_REPLY_WINDOW or choice is None:
-                    raise
-        data = channels.template_data(notice, choice, now=now)
-        msg_id = channels.send_template(
-            client, openid=follower.openid, notice=notice, choice=choice, data=data
-        )
-        return _Result(
-            notice,
-            Notice.Status.SENT,
-            Notice.Channel.TEMPLATE,
-            msg_id,
-            template_id=choice.template_id,
-            payload={"data": data, "url": notice.url},
-        )
-    except WeChatApiError as exc:
-        channel = Notice.Channel.CUSTOMER_SERVICE if use_cs else Notice.Channel.TEMPLATE
-        if exc.transient and notice.attempts < settings.NOTICES_MAX_ATTEMPTS:
-            return _Result(notice, Notice.Status.PENDING, channel, error=exc)
-        return _Result(notice, Notice.Status.FAILED, channel, error=exc)
-
-
-def _mirror(results: list[_Result], now: datetime) -> None:
+def _mirror(results: list[Result], now: datetime) -> None:
     """Outbound Message rows for what reached (or would reach) the follower."""
     shown = [r for r in results if r.status in Notice.DONE_OK]
     messages = Message.objects.bulk_create(
@@ -158,9 +105,9 @@ def _mirror(results: list[_Result], now: datetime) -> None:
             Message(
                 follower_id=r.notice.follower_id,
                 direction=Message.Direction.OUT,
-                msg_type=Message.Type.TEMPLATE
-                if r.channel == Notice.Channel.TEMPLATE
-                else Message.Type.TEXT,
+                msg_type=Message.Type.TEXT
+                if r.channel == Notice.Channel.CUSTOMER_SERVICE
+                else Message.Type.TEMPLATE,
                 text=r.notice.text,
                 channel=r.channel,
                 delivery_status=r.status,
@@ -229,7 +176,7 @@ def _write_outcomes(notices: list[Notice]) -> None:
         cursor.execute(sql, params)
 
 
-def _settle(results: list[_Result], token: str, now: datetime) -> list[_Result]:
+def _settle(results: list[Result], token: str, now: datetime) -> list[Result]:
     with transaction.atomic():
         mine = set(
             Notice.objects.select_for_update()
@@ -261,46 +208,28 @@ def _settle(results: list[_Result], token: str, now: datetime) -> list[_Result]:
     return results
 
 
-def _send_stripe(client, notices: list[Notice], *, now: datetime, templates: dict) -> list:
-    results = []
-    for notice in notices:
-        try:
-            results.append(_send_one(client, notice, now=now, templates=templates))
-        except Exception as exc:  # a bug must not strand the rest of the chunk
-            logger.exception("notice %s: unexpected delivery error", notice.pk)
-            status = (
-                Notice.Status.PENDING
-                if notice.attempts < settings.NOTICES_MAX_ATTEMPTS
-                else Notice.Status.FAILED
-            )
-            error = WeChatApiError(None, f"internal: {exc.__class__.__name__}")
-            results.append(_Result(notice, status, error=error))
-    return results
-
-
-def _send_all(notices: list[Notice], *, configured: bool, now: datetime, templates: dict):
-    """Send a claimed chunk; several HTTP calls in flight (WeChat's latency dominates)."""
-    if not configured:
-        return _send_stripe(None, notices, now=now, templates=templates)
-    threads = max(1, min(settings.NOTICES_SEND_THREADS, len(notices)))
-    if threads == 1:
-        return _send_stripe(channels.chunk_client(), notices, now=now, templates=templates)
-    stripes = [notices[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        done = pool.map(
-            lambda stripe: _send_stripe(
-                channels.chunk_client(), stripe, now=now, templates=templates
-            ),
-            stripes,
-        )
-        return [result for stripe in done for result in stripe]
-
-
 def _mark_active(notices: list[Notice]) -> None:
     """Tell recovery these notices' queue is draining (their broadcast, or standalone)."""
     lease = settings.NOTICES_CLAIM_LEASE_SECONDS
     for broadcast_id in {n.broadcast_id for n in notices}:
         cache.set(f"{_ACTIVE_KEY}{broadcast_id or 0}", 1, timeout=lease)
+
+
+def _mark_subscribe(notices: list[Notice], *, token: str, now: datetime, templates: dict):
+    """Note the notices about to go as subscribe messages: recovery must never resend them."""
+    kinds = {kind for kind, choice in templates.items() if kind and choice.is_subscribe}
+    if not kinds:
+        return
+    ids = [
+        n.pk
+        for n in notices
+        if n.kind in kinds
+        and not channels.within_service_window(n.follower.last_interaction_at, now=now)
+    ]
+    if ids:
+        Notice.objects.filter(pk__in=ids, claim_token=token).update(
+            channel=Notice.Channel.SUBSCRIBE
+        )
 
 
 def notices_deliver(*, notice_ids: list[int]) -> DeliveryOutcome:
@@ -318,7 +247,9 @@ def notices_deliver(*, notice_ids: list[int]) -> DeliveryOutcome:
         return outcome
     _mark_active(notices)
     templates = channels.templates_by_kind()
-    results = _send_all(notices, configured=configured, now=now, templates=templates)
+    if configured:
+        _mark_subscribe(notices, token=token, now=now, templates=templates)
+    results = send_all(notices, configured=configured, now=now, templates=templates)
     if any(r.error and r.error.errcode == Errcode.OUT_OF_API_FREQ_LIMIT for r in results):
         throttle_back_off(settings.NOTICES_RATE_LIMIT_PAUSE_SECONDS)
     for r in _settle(results, token, timezone.now()):
@@ -341,8 +272,8 @@ def notices_recover(*, now: datetime | None = None) -> dict[str, int]:
     """Requeue notices a lost worker left behind; give up on the ones unsafe to resend.
 
     A stuck template notice is resent: WeChat drops a repeat with the same
-    client_msg_id for 10 minutes. A stuck customer-service message has no such
-    guard, so it becomes `unknown` rather than risk a second copy.
+    client_msg_id for 10 minutes. A stuck customer-service or subscribe message has
+    no such guard, so it becomes `unknown` rather than risk a second copy.
     """
     now = now or timezone.now()
     lease = timedelta(seconds=settings.NOTICES_CLAIM_LEASE_SECONDS)
@@ -350,7 +281,8 @@ def notices_recover(*, now: datetime | None = None) -> dict[str, int]:
     stuck = Notice.objects.filter(status=Notice.Status.SENDING, claimed_at__lt=now - lease)
     unsafe = Q(claimed_at__lt=now - dedup_window)
     if wechat_configured():
-        unsafe |= _may_have_gone_out_as_text()
+        # Subscribe messages carry no client_msg_id either: a repeat would be a second copy.
+        unsafe |= _may_have_gone_out_as_text() | Q(channel=Notice.Channel.SUBSCRIBE)
     unknown = stuck.filter(unsafe).update(
         status=Notice.Status.UNKNOWN,
         claim_token="",

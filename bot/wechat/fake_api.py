@@ -1,9 +1,9 @@
 """A local HTTP server that speaks WeChat's API protocol, for tests, benchmarks and demos.
 
 Point WECHAT_API_BASE_URL at it. It issues access tokens (`/cgi-bin/token`,
-`/cgi-bin/stable_token`), accepts customer-service and template messages and
-menu creation, serves media, records every request, and can be told to answer
-the next calls with a WeChat error code.
+`/cgi-bin/stable_token`), accepts customer-service, template and subscribe
+(`message/subscribe/bizsend`) messages and menu creation, serves media, records
+every request, and can be told to answer the next calls with a WeChat error code.
 """
 
 import itertools
@@ -149,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 msgid = 200000 + next(self.state.counter)
             return self._reply({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+        if path == "/cgi-bin/message/subscribe/bizsend":
+            # WeChat answers errcode/errmsg only: no msgid, no client_msg_id deduplication.
+            return self._reply({"errcode": 0, "errmsg": "ok"})
         if path == "/cgi-bin/menu/create":
             return self._reply({"errcode": 0, "errmsg": "ok"})
         return self._reply({"errcode": 404, "errmsg": "unknown api"}, status=404)

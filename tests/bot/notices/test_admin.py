@@ -137,6 +137,41 @@ def test_template_mapping_is_editable(client, supervisor):
     assert NoticeTemplate.objects.get().field_mapping == {"thing1": "{text}"}
 
 
+def test_template_form_offers_a_subscribe_message(client, supervisor):
+    page = client.get("/admin/notices/noticetemplate/add/").content.decode()
+    assert 'name="message_type"' in page and "订阅通知" in page and 'name="page"' in page
+    response = client.post(
+        "/admin/notices/noticetemplate/add/",
+        {
+            "kind": "invoice_in_system",
+            "message_type": "subscribe",
+            "template_id": "SUB-INVOICE",
+            "field_mapping": '{"thing1": "{title}", "thing2": "{text}"}',
+            "page": "https://fapiao.example.com/help",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+    saved = NoticeTemplate.objects.get()
+    assert (saved.message_type, saved.template_id, saved.page) == (
+        "subscribe",
+        "SUB-INVOICE",
+        "https://fapiao.example.com/help",
+    )
+    listing = client.get("/admin/notices/noticetemplate/").content.decode()
+    assert "订阅通知" in listing
+
+
+def test_template_mapping_must_map_fields_to_text(client, supervisor):
+    response = client.post(
+        "/admin/notices/noticetemplate/add/",
+        {"kind": "ticket_event", "template_id": "T", "field_mapping": '["thing1"]'},
+    )
+    assert response.status_code == 200
+    assert "字段映射须为" in response.content.decode()
+    assert not NoticeTemplate.objects.exists()
+
+
 def _errors(response) -> str:
     context = response.context_data or {}
     form = context.get("adminform")

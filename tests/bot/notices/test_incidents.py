@@ -212,3 +212,29 @@ def test_tickets_of_affected_followers_are_linked(make_follower):
             status="closed",
         )
     assert list(incident_tickets(incident=incident).values_list("number", flat=True)) == ["T-1"]
+
+
+def test_a_burst_for_one_issuer_across_regions_proposes_an_issuer_incident(thresholds):
+    hit = _followers("o-iss", 20)
+    regions = ["北京", "上海", "广东", "浙江", "江苏"]  # 4 each: no region reaches 20
+    when = timezone.now() - timedelta(minutes=5)
+    for i, follower in enumerate(hit):
+        record = VerificationRecord.objects.create(
+            follower=follower,
+            region=regions[i % 5],
+            result="not_found" if i % 2 else "upstream_error",
+            issuer="91110108MA01ABCD2X",
+        )
+        VerificationRecord.objects.filter(pk=record.pk).update(created_at=when)
+    other = _followers("o-other", 19)
+    for follower in other:  # another issuer, under the threshold
+        VerificationRecord.objects.create(follower=follower, result="not_found", issuer="OTHER")
+    [incident] = incidents.incidents_detect()
+    assert (incident.status, incident.issuer, incident.region, incident.detection_key) == (
+        "proposed",
+        "91110108MA01ABCD2X",
+        "",
+        "issuer:91110108MA01ABCD2X",
+    )
+    assert "91110108MA01ABCD2X" in incident.title
+    assert set(incident.followers.values_list("openid", flat=True)) == {f.openid for f in hit}
