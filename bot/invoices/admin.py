@@ -42,6 +42,7 @@ class VerificationRecordAdmin(admin.ModelAdmin):
         "invoice_number",
         "kind",
         "region",
+        "issuer",
         "backend",
         "result",
         "diagnosis",
@@ -49,7 +50,7 @@ class VerificationRecordAdmin(admin.ModelAdmin):
         "follower",
     )
     list_filter = ("result", "diagnosis", "backend", "source", "region")
-    search_fields = ("=invoice_code", "=invoice_number", "=follower__openid")
+    search_fields = ("=invoice_code", "=invoice_number", "=follower__openid", "=issuer")
     date_hierarchy = "created_at"
     list_select_related = ("follower",)
 

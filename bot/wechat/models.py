@@ -66,6 +66,7 @@ class Message(models.Model):
         PASSIVE = "passive", "被动回复"
         CUSTOMER_SERVICE = "customer_service", "客服消息"
         TEMPLATE = "template", "模板消息"
+        SUBSCRIBE = "subscribe", "订阅通知"
 
     class Delivery(models.TextChoices):
         NONE = "", "—"
