@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from bot.invoices import services, watching
+from bot.invoices import ledger, watching
 from bot.invoices.models import InvoiceWatch, LedgerInvoice, VerificationRecord
 
 
@@ -30,7 +30,7 @@ class LedgerInvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="标记为已上传税务系统（现在）")
     def mark_uploaded(self, request, queryset):
-        count = services.ledger_invoices_mark_uploaded(ids=queryset.values_list("pk", flat=True))
+        count = ledger.ledger_invoices_mark_uploaded(ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"已标记 {count} 张发票为已上传。", messages.SUCCESS)
 
 

@@ -5,7 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bot.invoices import selectors, services
+from bot.invoices import ledger, selectors, services
 from bot.invoices.diagnosis import Diagnosis
 from bot.invoices.extraction import InvoiceFields, fields_extract
 from bot.invoices.kinds import Kind
@@ -99,7 +99,7 @@ class LedgerInvoiceSerializer(serializers.ModelSerializer):
         model = LedgerInvoice
         fields = [
             "id",
-            *services.LEDGER_COLUMNS,  # the import's columns, one list for both
+            *ledger.LEDGER_COLUMNS,  # the import's columns, one list for both
             "created_at",
             "updated_at",
         ]
@@ -128,7 +128,7 @@ class LedgerInvoiceListApi(generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invoice, created = services.ledger_invoice_upsert(data=serializer.validated_data)
+        invoice, created = ledger.ledger_invoice_upsert(data=serializer.validated_data)
         return Response(
             self.get_serializer(invoice).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -151,5 +151,5 @@ class LedgerInvoiceDetailApi(generics.RetrieveUpdateAPIView):
         )
         if duplicate is not None and duplicate.pk != invoice.pk:
             raise serializers.ValidationError({"invoice_number": "该发票已在台账中。"})
-        invoice = services.ledger_invoice_update(invoice=invoice, data=serializer.validated_data)
+        invoice = ledger.ledger_invoice_update(invoice=invoice, data=serializer.validated_data)
         return Response(self.get_serializer(invoice).data)

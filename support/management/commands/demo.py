@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bot.invoices.ledger import ledger_invoice_upsert, ledger_row_parse
 from bot.invoices.models import LedgerInvoice
-from bot.invoices.services import ledger_invoice_upsert, ledger_row_parse
 from bot.simulator.envelope import message_fields
 from bot.wechat.models import Follower
 from bot.wechat.services import message_receive

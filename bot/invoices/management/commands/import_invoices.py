@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from bot.invoices.services import (
+from bot.invoices.ledger import (
     LEDGER_COLUMNS,
     ImportReport,
     LedgerRowError,
