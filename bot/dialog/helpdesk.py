@@ -58,6 +58,18 @@ def _rating(text: str) -> int | None:
     return int(token.translate(str.maketrans("１２３４５", "12345")))
 
 
+_UNKNOWN = object()
+
+
+def _active_ticket(message: Message) -> Ticket | None:
+    """The follower's active ticket, read once per inbound message (both hooks ask)."""
+    active = getattr(message, "_helpdesk_active_ticket", _UNKNOWN)
+    if active is _UNKNOWN:
+        active = selectors.ticket_active_of(requester_ref=message.follower.openid)
+        message._helpdesk_active_ticket = active
+    return active
+
+
 def helpdesk_turn(*, message: Message, text: str) -> str | None:
     """Handle a message that belongs to the help desk before the bot reads it.
 
@@ -66,7 +78,7 @@ def helpdesk_turn(*, message: Message, text: str) -> str | None:
     bot still reads it, so "我的工单" or a question it knows keeps working.
     """
     openid = message.follower.openid
-    active = selectors.ticket_active_of(requester_ref=openid)
+    active = _active_ticket(message)
     if active is not None:
         services.ticket_requester_message_add(ticket=active, text=text, external_ref=_ref(message))
         return None
@@ -85,7 +97,7 @@ def helpdesk_after_nlu(*, message: Message, nlu: NluReply) -> str | None:
     openid = message.follower.openid
     if nlu.action == "answer" and nlu.intent == "ticket_status":
         return my_tickets_reply(message=message)
-    active = selectors.ticket_active_of(requester_ref=openid)
+    active = _active_ticket(message)
     if active is None and nlu.intent not in NO_REOPEN_INTENTS:
         # Writing again soon after resolve (asking for a person included) reopens that ticket.
         reopened = _reopen(message=message)
