@@ -76,3 +76,15 @@ def test_redis_url_switches_cache_and_broker():
         "redis://127.0.0.1:6379/3",
         "False",
     ]
+
+
+def test_every_beat_entry_names_a_registered_task():
+    from django.conf import settings
+
+    from support.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert len(schedule) >= 7
+    missing = {name: e["task"] for name, e in schedule.items() if e["task"] not in app.tasks}
+    assert missing == {}
