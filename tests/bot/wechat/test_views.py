@@ -382,12 +382,16 @@ def test_fast_path_stores_exactly_the_rows_of_the_full_path(wechat, path_taken):
     from bot.dialog.helpdesk_state import helpdesk_state_forget
 
     stored = {}
+    # One CreateTime for both: the raw XML is compared, and a second may tick between them.
+    created = str(int(time.time()))
     for openid, path in (("o-path-fast", "fast"), ("o-path-full", "full")):
         _known_quiet(wechat, openid)
         if path == "full":
             helpdesk_state_forget(openid)  # as after a ticket change: the full path answers
         path_taken.clear()
-        fields = message_fields(openid=openid, msg_type="text", Content=QUESTION)
+        fields = message_fields(
+            openid=openid, msg_type="text", Content=QUESTION, CreateTime=created
+        )
         reply = wechat.reply(wechat.post(fields))["Content"]
         assert path_taken == [path]
         inbound = Message.objects.get(dedup_key=f"msg:{openid}:{fields['MsgId']}")
