@@ -1,4 +1,4 @@
-"""Run work in threads released at once: real concurrent transactions in tests."""
+"""Helpers for tests against real concurrency: threads in transactions, real workers."""
 
 import threading
 
@@ -27,3 +27,15 @@ def run_together(n, work):
     if errors:
         raise errors[0]
     return results
+
+
+def wait_for(predicate, seconds=30.0):
+    """Poll predicate() until it is true (True) or the time is up (False): real workers."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False

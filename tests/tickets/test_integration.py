@@ -1,10 +1,9 @@
 """人工客服 to the agent's reply with a real Celery worker, Redis broker and PostgreSQL."""
 
-import time
-
 import pytest
 from rest_framework.authtoken.models import Token
 
+from tests.concurrency import wait_for
 from tickets.models import AgentProfile, Queue, Ticket
 
 pytestmark = [
@@ -12,15 +11,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("seeded_queues"),
 ]
-
-
-def _wait_for(predicate, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_escalation_assignment_and_reply_through_the_worker(
@@ -40,7 +30,7 @@ def test_escalation_assignment_and_reply_through_the_worker(
         ticket.refresh_from_db()
         return ticket.assignee_id == agent.pk
 
-    assert _wait_for(assigned), "the worker did not assign the ticket"
+    assert wait_for(assigned), "the worker did not assign the ticket"
     assert ticket.status == "open"
 
     token, _ = Token.objects.get_or_create(user=agent)
@@ -59,5 +49,5 @@ def test_escalation_assignment_and_reply_through_the_worker(
             if c.body["touser"] == "o-int"
         ]
 
-    assert _wait_for(sent), "the worker did not deliver the reply"
+    assert wait_for(sent), "the worker did not deliver the reply"
     assert "您好，已收到您的问题" in sent()[0].body["text"]["content"]

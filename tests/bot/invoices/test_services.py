@@ -18,7 +18,7 @@ from tests.bot.invoices.verify_support import (
     ledger_row,
     ordinary_fields,
 )
-from tests.concurrency import run_together
+from tests.concurrency import run_together, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -153,17 +153,6 @@ def test_garbage_fields_get_an_answer_not_a_crash():
         assert outcome.result in (Result.BAD_INPUT, Result.TOO_OLD)
 
 
-def _wait_for(predicate, seconds=30.0):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_a_queued_check_and_pushes(celery_worker_process, fake_wechat_server):
@@ -180,7 +169,7 @@ def test_worker_runs_a_queued_check_and_pushes(celery_worker_process, fake_wecha
             for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
         )
 
-    assert _wait_for(pushed)
+    assert wait_for(pushed)
     record.refresh_from_db()
     assert record.result == Result.VALID
     [call] = [

@@ -1,6 +1,5 @@
 """Broadcasts through a real Celery worker process, Redis broker and PostgreSQL."""
 
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -12,17 +11,9 @@ from bot.notices import broadcasts
 from bot.notices.models import Broadcast, Notice, NoticeTemplate
 from bot.notices.tasks import recover_notices
 from bot.wechat.models import Follower
+from tests.concurrency import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(predicate, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _calls_for(server, prefix):
@@ -53,7 +44,7 @@ def test_worker_sends_a_broadcast_once_to_each_follower(
         broadcast.refresh_from_db()
         return broadcast.status == "done"
 
-    assert _wait_for(done), broadcast.status
+    assert wait_for(done, seconds=60.0), broadcast.status
     assert _calls_for(fake_wechat_server, "o-wb") == Counter({f"o-wb{i:03d}": 1 for i in range(60)})
     assert Notice.objects.filter(broadcast=broadcast, status="sent").count() == 60
 
@@ -85,5 +76,5 @@ def test_worker_recovers_a_claim_left_by_a_lost_worker(celery_worker_process, fa
         notice.refresh_from_db()
         return notice.status == "sent" and broadcast.status == "done"
 
-    assert _wait_for(settled), (notice.status, broadcast.status)
+    assert wait_for(settled, seconds=60.0), (notice.status, broadcast.status)
     assert _calls_for(fake_wechat_server, "o-lost-w") == Counter({"o-lost-w": 1})

@@ -6,17 +6,9 @@ import pytest
 
 from bot.wechat.models import Follower, Message
 from bot.wechat.outbound import outbound_text_send
+from tests.concurrency import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(predicate, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_worker_delivers_after_commit(celery_worker_process, fake_wechat_server, settings):
@@ -29,7 +21,7 @@ def test_worker_delivers_after_commit(celery_worker_process, fake_wechat_server,
         message.refresh_from_db()
         return message.delivery_status == "sent"
 
-    assert _wait_for(delivered), message.delivery_status
+    assert wait_for(delivered), message.delivery_status
     calls = [
         c
         for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
