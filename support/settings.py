@@ -190,6 +190,12 @@ WECHAT_MAX_BODY_BYTES = 64 * 1024
 WECHAT_TIMESTAMP_TOLERANCE_SECONDS = 300
 # A duplicate delivery waits this long for the first one's reply (WeChat gives up after 5 s).
 WECHAT_DUPLICATE_WAIT_SECONDS = env.float("WECHAT_DUPLICATE_WAIT_SECONDS", default=4.0)
+# Group commit of the webhook's fast path on PostgreSQL (bot/wechat/group_commit.py): one
+# writer thread per web process commits the messages of concurrent requests together,
+# as prepared statements. Off: each request commits its own (e.g. behind a pooler that
+# cannot keep prepared statements).
+WECHAT_GROUP_COMMIT = env.bool("WECHAT_GROUP_COMMIT", default=True)
+WECHAT_GROUP_COMMIT_MAX_BATCH = env.int("WECHAT_GROUP_COMMIT_MAX_BATCH", default=64)
 WECHAT_MENU_FILE = env.str(
     "WECHAT_MENU_FILE", default=str(BASE_DIR / "bot" / "wechat" / "menu.json")
 )

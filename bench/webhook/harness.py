@@ -121,6 +121,27 @@ def backend_pids(dsn: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+def commits(dsn: str) -> int:
+    """Transactions committed in the bench database so far (PostgreSQL's statistics).
+
+    The statistics of a backend are flushed when it is idle or exits, so read this
+    after the server stopped for an exact count.
+    """
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0])
+
+
+def settle(dsn: str) -> None:
+    """Do now the database work our run left behind (autovacuum, the checkpoint), so that it
+    does not run, on the same two cores, during the next app's measured run."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE wechat_message, wechat_follower")
+        conn.execute("CHECKPOINT")
+
+
 @dataclass
 class CpuSample:
     seconds: dict[int, float]

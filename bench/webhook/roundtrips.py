@@ -25,8 +25,21 @@ TEXT = "刚开的发票查不到怎么办"
 
 
 def _count_cache_commands(counter: list[str]) -> None:
-    """Record every call of the Redis cache client (each is one round trip)."""
+    """Record every call of the Redis cache client (each is one round trip).
+
+    A pipeline (support/cache.py) is one round trip, recorded with its commands.
+    """
+    import redis.client
     from django.core.cache.backends import redis as backend
+
+    original_execute = redis.client.Pipeline.execute
+
+    def pipeline_execute(self, *args, **kwargs):
+        names = "+".join(str(command[0][0]).lower() for command in self.command_stack)
+        counter.append(f"pipeline({names})")
+        return original_execute(self, *args, **kwargs)
+
+    redis.client.Pipeline.execute = pipeline_execute
 
     commands = ("get", "set", "add", "delete", "touch", "incr", "has_key")
     for name in (*commands, "get_many", "set_many", "delete_many"):
@@ -51,6 +64,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from bot.simulator.envelope import build_delivery, message_fields
+    from bot.wechat.group_commit import writer
 
     cache_calls: list[str] = []
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
@@ -62,11 +76,14 @@ def main() -> int:
         fields = message_fields(openid=openid, msg_type="text", Content=TEXT)
         delivery = build_delivery(fields)
         cache_calls.clear()
+        written = writer.stats.statements
         with CaptureQueriesContext(connection) as queries:
             response = client.post(delivery.path, delivery.body, content_type="text/xml")
         if response.status_code != 200 or b"<Content>" not in response.content:
             raise SystemExit(f"unexpected answer {response.status_code}: {response.content[:200]}")
         statements = [q["sql"].split(" ", 1)[0].upper() for q in queries.captured_queries]
+        # The group-commit writer's statements run on its own connection (not captured).
+        statements += ["WITH (prepared, group commit)"] * (writer.stats.statements - written)
         return {
             "sql": len(statements),
             "sql_kinds": {kind: statements.count(kind) for kind in sorted(set(statements))},

@@ -87,6 +87,7 @@ class Result:
     db_cpu_ms: float  # PostgreSQL backends' CPU per answered request (ours only)
     persistence: harness.Persistence | None = None
     dialog_failures: int = 0  # "dialog failed" in the server log: the user got an apology
+    commits_per_message: float | None = None  # PostgreSQL commits per answered message
 
 
 def _environment(args: argparse.Namespace, token: str) -> dict[str, str]:
@@ -197,6 +198,7 @@ def _bench_one(
         workers = harness.worker_pids(server.pid)
         backends = harness.backend_pids(dsn) if app.name == "ours" else []
         app_before, db_before = harness.CpuSample.of(workers), harness.CpuSample.of(backends)
+        commits_before = harness.commits(dsn) if app.name == "ours" else 0
         load = harness.run_wrk(tag=tag, seconds=args.duration, **wrk)
         workers = harness.worker_pids(server.pid)
         backends = harness.backend_pids(dsn) if app.name == "ours" else []
@@ -215,7 +217,10 @@ def _bench_one(
         db_cpu_ms=db_cpu * 1000 / answered,
     )
     if app.name == "ours":
+        # Read after the stop: also the requests in flight at the end, a few too many.
+        result.commits_per_message = (harness.commits(dsn) - commits_before) / answered
         result.persistence = harness.persistence_check(dsn, answers, tag)
+        harness.settle(dsn)
         log = (args.logs / f"{name}.log").read_text(errors="replace")
         result.dialog_failures = log.count("dialog failed for message")
     return result
@@ -280,7 +285,8 @@ def _report(
         print(
             f"{pad}ratio ours/WeRoBot {ratio:.2f} (target >= {TARGET_RATIO}); "
             f"ours p99 {ours.load.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); "
-            f"CPU-cost ratio {cost_ratio:.2f}"
+            f"CPU-cost ratio {cost_ratio:.2f}; "
+            f"PostgreSQL commits per message {ours.commits_per_message or 0:.2f}"
         )
         assert kept is not None
         print(

@@ -26,16 +26,15 @@ already computed so that the NLU never runs twice for one message.
 import re
 from dataclasses import dataclass
 
-from django.core.cache import cache
-
 from bot.dialog import helpdesk
 from bot.dialog.helpdesk_state import QUIET, quiet_key
 from bot.dialog.incidents import incident_intent_matters
 from bot.invoices.labels import CANCEL_WORDS
 from bot.invoices.numerals import normalise
+from bot.nlu.context import context_apply, context_cache_key, context_from_cached, context_ttl
 from bot.nlu.loader import VERSION_KEY, kb_version_known
 from bot.nlu.matcher import ANSWER
-from bot.nlu.services import OFFER_HUMAN, NluReply, nlu_reply
+from bot.nlu.services import OFFER_HUMAN, NluReply, nlu_understand
 
 # invoice_turn's own patterns (bot/dialog/invoice_turn.py): a bare short number is a
 # quick reply; a digit (after spoken numerals are normalised) may be an invoice field.
@@ -52,13 +51,17 @@ class Decision:
 
     `understood`: the NLU reply when the NLU ran (the full path must reuse it);
     `learn`: the help-desk state was unknown, the full path should learn it;
-    `kb_version`: the shared KB version read on the way (for `kb_version_known`).
+    `kb_version`: the shared KB version read on the way (for `kb_version_known`);
+    `cache_writes`/`cache_deletes`: for a fast decision, the conversation memory to
+    write once the message is stored (the caller batches them with its own writes).
     """
 
     fast: bool
     understood: NluReply | None = None
     learn: bool = False
     kb_version: str | None = None
+    cache_writes: tuple[tuple[str, object, int], ...] = ()
+    cache_deletes: tuple[str, ...] = ()
 
 
 def _may_cancel(text: str) -> bool:
@@ -87,18 +90,30 @@ def invoice_after_nlu_is_idle(nlu: NluReply) -> bool:
     return not (nlu.action == ANSWER and nlu.intent == "verify_invoice")
 
 
-def fastpath_decide(*, openid: str, text: str) -> Decision:
-    """Decide, without the database, whether the NLU's answer is the whole reply."""
+def fastpath_keys(*, openid: str, text: str) -> list[str] | None:
+    """The cache keys `fastpath_decide` reads; None when the text cannot take the fast path.
+
+    The caller reads them in the round trip of its dedup claim (`bot.wechat.dedup`).
+    """
     if not invoice_turn_is_idle(text):
+        return None
+    return [quiet_key(openid), helpdesk._offer_key(openid), VERSION_KEY, context_cache_key(openid)]
+
+
+def fastpath_decide(*, openid: str, text: str, found: dict | None) -> Decision:
+    """Decide from the cached values of `fastpath_keys` whether the NLU's answer is the reply.
+
+    `found`: what the cache held of those keys; None when they were not read.
+    """
+    if found is None:
         return Decision(fast=False)
-    flag_key, offer_key = quiet_key(openid), helpdesk._offer_key(openid)
-    # One round trip for the help-desk state, a pending offer and the KB version.
-    found = cache.get_many([flag_key, offer_key, VERSION_KEY])
+    flag_key, offer_key, _, context_key = fastpath_keys(openid=openid, text=text) or [""] * 4
     flag, version = found.get(flag_key), found.get(VERSION_KEY)
     if flag != QUIET or offer_key in found:
         return Decision(fast=False, learn=flag is None, kb_version=version)
     with kb_version_known(version):
-        understood = nlu_reply(conversation_key=openid, text=text)
+        result = nlu_understand(state=context_from_cached(found.get(context_key)), text=text)
+    understood = result.reply
     fast = (
         bool(understood.text)
         and helpdesk_after_nlu_is_idle(understood)
@@ -106,4 +121,17 @@ def fastpath_decide(*, openid: str, text: str) -> Decision:
         # An active incident may have something to add: the full path tells the follower.
         and not incident_intent_matters(understood.intent)
     )
-    return Decision(fast=fast, understood=understood, kb_version=version)
+    if not fast:
+        # The full path reuses this reply; the memory must be as the NLU left it.
+        context_apply(openid, context=result.context, forget=result.forget)
+        return Decision(fast=False, understood=understood, kb_version=version)
+    writes = ()
+    if result.context is not None and not result.forget:
+        writes = ((context_key, result.context.as_dict(), context_ttl()),)
+    return Decision(
+        fast=True,
+        understood=understood,
+        kb_version=version,
+        cache_writes=writes,
+        cache_deletes=(context_key,) if result.forget else (),
+    )

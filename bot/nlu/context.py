@@ -62,14 +62,36 @@ def _key(conversation_key: str) -> str:
     return f"nlu:ctx:{digest}"
 
 
-def context_load(conversation_key: str) -> ConversationState:
-    data = cache.get(_key(conversation_key))
+def context_cache_key(conversation_key: str) -> str:
+    """The cache key of a conversation's memory (for callers that batch cache commands)."""
+    return _key(conversation_key)
+
+
+def context_ttl() -> int:
+    return getattr(settings, "NLU_CONTEXT_TTL_SECONDS", DEFAULT_TTL_SECONDS)
+
+
+def context_from_cached(data: Any) -> ConversationState:
+    """The state from the cached value (absent or unreadable: a fresh conversation)."""
     return ConversationState.from_dict(data) if isinstance(data, dict) else ConversationState()
 
 
+def context_load(conversation_key: str) -> ConversationState:
+    return context_from_cached(cache.get(_key(conversation_key)))
+
+
 def context_save(conversation_key: str, state: ConversationState) -> None:
-    ttl = getattr(settings, "NLU_CONTEXT_TTL_SECONDS", DEFAULT_TTL_SECONDS)
-    cache.set(_key(conversation_key), state.as_dict(), timeout=ttl)
+    cache.set(_key(conversation_key), state.as_dict(), timeout=context_ttl())
+
+
+def context_apply(
+    conversation_key: str, *, context: ConversationState | None, forget: bool
+) -> None:
+    """Write what understanding one message did to the memory (see `Understood`)."""
+    if forget:
+        context_clear(conversation_key)
+    elif context is not None:
+        context_save(conversation_key, context)
 
 
 def context_clear(conversation_key: str) -> None:

@@ -26,6 +26,39 @@ UNSEEN_IDF_FACTOR = 0.75
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 _CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 _END = ""  # trie key marking the end of a keyword part (a real key is one character)
+# Memo of per-text results on one index (see TextMemo).
+MEMO_MAX_ENTRIES = 4096
+MEMO_MAX_TEXT_CHARS = 120
+
+
+class TextMemo:
+    """Results computed from a message's text alone, kept for the next identical text.
+
+    At month-end the same short questions arrive over and over (刚开的发票查不到怎么办),
+    and analysing one costs jieba plus the similarity scan (~0.5 ms). The memo lives on
+    a `KbIndex`, so an edit of the knowledge base (a new index) starts an empty one.
+    Bounded: long texts are not kept, and a full memo is emptied rather than aged
+    (cheaper than an LRU's bookkeeping, and the common questions come straight back).
+    Plain dict operations are atomic under the GIL, so threads share it without a lock;
+    values must be treated as read-only by callers.
+    """
+
+    def __init__(self, max_entries: int = MEMO_MAX_ENTRIES) -> None:
+        self._max_entries = max_entries
+        self._values: dict[tuple[str, str], Any] = {}
+
+    def get(self, kind: str, text: str) -> Any:
+        return self._values.get((kind, text))
+
+    def put(self, kind: str, text: str, value: Any) -> None:
+        if len(text) > MEMO_MAX_TEXT_CHARS:
+            return
+        if len(self._values) >= self._max_entries:
+            self._values.clear()
+        self._values[(kind, text)] = value
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,7 @@ class KbIndex:
         self._regex_keywords: list[int] = []
         self.entry_required: dict[int, list[int]] = defaultdict(list)
         self.intent_required: dict[str, list[int]] = defaultdict(list)
+        self.memo = TextMemo()
 
     # -- building -----------------------------------------------------------
     @classmethod
@@ -285,7 +319,15 @@ class KbIndex:
         return feats
 
     def analyse(self, text: str) -> Analysis:
-        """Run normalise → extract → homophone repair → synonyms → segment."""
+        """Run normalise → extract → homophone repair → synonyms → segment (memoised)."""
+        text = text or ""
+        analysis = self.memo.get("analysis", text)
+        if analysis is None:
+            analysis = self._analyse(text)
+            self.memo.put("analysis", text, analysis)
+        return analysis
+
+    def _analyse(self, text: str) -> Analysis:
         norm = normalise(text or "")
         extracted = extract(norm)
         canonical = self._canonical(self._repairer.repair(extracted.text))

@@ -135,7 +135,15 @@ def score_entries(
 
 
 def classify_analysis(index: KbIndex, analysis: Analysis) -> Classification:
-    """Decide on an already analysed message."""
+    """Decide on an already analysed message (memoised per text on the index)."""
+    decided = index.memo.get("classification", analysis.raw)
+    if decided is None or decided.analysis is not analysis:
+        decided = _classify(index, analysis)
+        index.memo.put("classification", analysis.raw, decided)
+    return decided
+
+
+def _classify(index: KbIndex, analysis: Analysis) -> Classification:
     scores, matched, cue, sims = score_entries(index, analysis)
     best_per_intent: dict[str, tuple[float, int]] = {}
     for e, s in scores.items():

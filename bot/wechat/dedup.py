@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from support.cache import add_and_get_many, set_and_delete_many
+
 _PENDING = "__pending__"
 _CLAIM_SECONDS = 10  # short: a crashed handler must not swallow WeChat's later retries
 _REMEMBER_SECONDS = 300
@@ -46,9 +48,15 @@ class Outcome:
     reply: str | None
 
 
-def dedup_claim(dedup_key: str) -> bool:
-    """Claim a delivery; False when another request already holds or handled it."""
-    return cache.add(_cache_key(dedup_key), _PENDING, timeout=_CLAIM_SECONDS)
+def dedup_claim(dedup_key: str, *, read: list[str] = ()) -> tuple[bool, dict]:
+    """Claim a delivery; False when another request already holds or handled it.
+
+    `read`: cache keys the caller needs next, fetched in the same round trip; returns
+    (claimed, the values found of them).
+    """
+    return add_and_get_many(
+        add_key=_cache_key(dedup_key), add_value=_PENDING, timeout=_CLAIM_SECONDS, keys=list(read)
+    )
 
 
 def dedup_release(dedup_key: str) -> None:
@@ -56,8 +64,18 @@ def dedup_release(dedup_key: str) -> None:
     cache.delete(_cache_key(dedup_key))
 
 
-def dedup_remember(dedup_key: str, reply: str | None) -> None:
-    cache.set(_cache_key(dedup_key), {"reply": reply}, timeout=_REMEMBER_SECONDS)
+def dedup_remember(
+    dedup_key: str,
+    reply: str | None,
+    *,
+    also_set: tuple[tuple[str, object, int], ...] = (),
+    also_delete: tuple[str, ...] = (),
+) -> None:
+    """Record the outcome for retries; `also_*`: the caller's cache writes, same round trip."""
+    set_and_delete_many(
+        values=[(_cache_key(dedup_key), {"reply": reply}, _REMEMBER_SECONDS), *also_set],
+        deletes=list(also_delete),
+    )
 
 
 def dedup_wait(dedup_key: str) -> Outcome | None:

@@ -8,21 +8,23 @@ the shared cache only, and the follower, the inbound message and the reply are
 then stored in one SQL statement on PostgreSQL. Both store the same rows.
 """
 
+import functools
 import logging
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bot.dialog.fastpath import Decision, fastpath_decide
+from bot.dialog.fastpath import Decision, fastpath_decide, fastpath_keys
 from bot.dialog.helpdesk_state import helpdesk_state_learn
 from bot.dialog.router import reply_to
 from bot.nlu.loader import kb_version_known
 from bot.nlu.services import NluReply
 from bot.wechat import dedup
 from bot.wechat.followers import follower_subscribe, follower_touch, follower_unsubscribe
+from bot.wechat.group_commit import group_commit_execute
 from bot.wechat.models import Follower, Message
 from bot.wechat.outbound import delivery_report_record
 
@@ -143,24 +145,52 @@ def _dialog_reply(*, message: Message, understood: NluReply | None = None) -> st
 _LITERALS = {None: "NULL", "": "''", True: "TRUE", False: "FALSE"}
 
 
-def _insert_columns(model: type[Model], given: dict, from_sql: dict[str, str]):
-    """Columns, value expressions and parameters of one row, from the model's concrete fields.
+_PER_ROW = object()  # a default computed for each row (a callable, auto_now_add)
 
-    Every field not given takes its model default (and auto_now_add its time), exactly
-    as `Model.objects.create` would, so a field added later with a default needs no
-    change here. `from_sql`: attnames whose value is an SQL expression (a CTE's column).
+
+@functools.cache
+def _row_plan(model: type[Model]) -> tuple[tuple[Field, str, object], ...]:
+    """Per concrete non-pk field: the field, its quoted column, its prepared default.
+
+    Built once per model and process (PostgreSQL only: the fast statement is not used
+    on other databases): a row then costs one preparation per given value only.
     """
-    instance = model(**given)
     quote = connection.ops.quote_name
-    columns, values, params = [], [], []
+    plan = []
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
-        columns.append(quote(field.column))
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            default = _PER_ROW
+        elif field.has_default() and callable(field.default):
+            default = _PER_ROW
+        else:
+            default = field.get_db_prep_save(field.get_default(), connection)
+        plan.append((field, quote(field.column), default))
+    return tuple(plan)
+
+
+def _insert_columns(model: type[Model], given: dict, from_sql: dict[str, str]):
+    """Columns, value expressions and parameters of one row, from the model's concrete fields.
+
+    Every field not given takes its model default (and auto_now/auto_now_add the time),
+    exactly as `Model.objects.create` would, so a field added later with a default needs
+    no change here. `from_sql`: attnames whose value is an SQL expression (a CTE's column).
+    """
+    columns, values, params = [], [], []
+    for field, column, default in _row_plan(model):
+        columns.append(column)
         if field.attname in from_sql:
             values.append(from_sql[field.attname])
             continue
-        value = field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        if field.attname in given:
+            value = field.get_db_prep_save(given[field.attname], connection)
+        elif default is _PER_ROW:
+            now = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            raw = timezone.now() if now else field.get_default()
+            value = field.get_db_prep_save(raw, connection)
+        else:
+            value = default
         if value is None or value == "" or isinstance(value, bool):
             # Written out, not bound: fewer parameters keep psycopg's parsed-query cache
             # in play (it skips statements with more than 50) and these need no quoting.
@@ -225,27 +255,35 @@ def _fast_store(*, fields: dict[str, str], raw: str, dedup_key: str, nlu: NluRep
             Message.objects.create(follower=message.follower, reply_to=message, **reply)
         return True
     sql, params = _fast_insert(openid=openid, inbound=inbound, reply=reply)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    # Shares a commit with the other requests of this process (bot/wechat/group_commit.py).
+    return group_commit_execute(sql=sql, params=params)
 
 
-def _handle(*, fields: dict[str, str], raw: str, dedup_key: str) -> str | None:
-    """Answer and store one new delivery by the fast path when it may, else the full path."""
+_FULL = Decision(fast=False)
+
+
+def _handle(
+    *, fields: dict[str, str], raw: str, dedup_key: str, found: dict | None
+) -> tuple[str | None, Decision]:
+    """Answer and store one new delivery by the fast path when it may, else the full path.
+
+    `found`: the cached values of `fastpath_keys`, None when the message cannot go fast.
+    Returns the reply and the decision (whose cache writes the caller sends).
+    """
     text = _free_text(fields)
-    if text is None:
-        return _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key)
+    if text is None or found is None:
+        return _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key), _FULL
     openid = fields["FromUserName"]
     try:
-        decision = fastpath_decide(openid=openid, text=text)
+        decision = fastpath_decide(openid=openid, text=text, found=found)
     except Exception:
         # The full path runs the dialog again and turns a bug into an apology.
         logger.exception("fast path decision failed for %s", dedup_key)
-        decision = Decision(fast=False)
+        decision = _FULL
     if decision.fast:
         if _fast_store(fields=fields, raw=raw, dedup_key=dedup_key, nlu=decision.understood):
-            return decision.understood.text
-        return _stored_reply(dedup_key=dedup_key)
+            return decision.understood.text, decision
+        return _stored_reply(dedup_key=dedup_key), _FULL
     with kb_version_known(decision.kb_version):
         reply = _delivery_handle(
             fields=fields, raw=raw, dedup_key=dedup_key, understood=decision.understood
@@ -256,7 +294,7 @@ def _handle(*, fields: dict[str, str], raw: str, dedup_key: str) -> str | None:
         except Exception:
             # The message is stored and answered; the next one simply learns again.
             logger.exception("could not learn the help-desk state of %s", openid)
-    return reply
+    return reply, _FULL
 
 
 def message_receive(*, fields: dict[str, str], raw: str) -> str | None:
@@ -265,22 +303,30 @@ def message_receive(*, fields: dict[str, str], raw: str) -> str | None:
     Retries of a delivery get the first delivery's reply and never run the bot again.
     """
     dedup_key = dedup.dedup_key_for(fields)
-    if not dedup.dedup_claim(dedup_key):
+    text = _free_text(fields)
+    keys = None if text is None else fastpath_keys(openid=fields["FromUserName"], text=text)
+    # One round trip: the claim, and what the fast path needs to decide.
+    claimed, found = dedup.dedup_claim(dedup_key, read=keys or [])
+    if not claimed:
         outcome = dedup.dedup_wait(dedup_key)
         if outcome is not None:
             return outcome.reply
         # The claim expired or was released: the database decides below.
     try:
         try:
-            reply = _handle(fields=fields, raw=raw, dedup_key=dedup_key)
+            reply, decision = _handle(
+                fields=fields, raw=raw, dedup_key=dedup_key, found=None if keys is None else found
+            )
         except IntegrityError:
             # The unique dedup_key: another delivery of this message was stored first
             # (cold or local cache). Any other integrity error is a real failure.
             if not Message.objects.filter(dedup_key=dedup_key).exists():
                 raise
-            reply = _stored_reply(dedup_key=dedup_key)
+            reply, decision = _stored_reply(dedup_key=dedup_key), _FULL
     except Exception:
         dedup.dedup_release(dedup_key)
         raise
-    dedup.dedup_remember(dedup_key, reply)
+    dedup.dedup_remember(
+        dedup_key, reply, also_set=decision.cache_writes, also_delete=decision.cache_deletes
+    )
     return reply

@@ -13,14 +13,17 @@ from bot.nlu.services.reply import (
     EMPTY,
     OFFER_HUMAN,
     NluReply,
+    Understood,
     nlu_fixed_reply,
     nlu_reply,
+    nlu_understand,
 )
 
 __all__ = [
     "EMPTY",
     "OFFER_HUMAN",
     "NluReply",
+    "Understood",
     "faq_entry_update",
     "kb_object_delete",
     "kb_object_save",
@@ -30,4 +33,5 @@ __all__ = [
     "keyword_update",
     "nlu_fixed_reply",
     "nlu_reply",
+    "nlu_understand",
 ]

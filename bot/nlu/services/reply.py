@@ -163,16 +163,38 @@ def _resolve(
     return alone, alone.entry, text
 
 
+@dataclass(frozen=True)
+class Understood:
+    """The reply to one message and what it does to the conversation's memory.
+
+    `context`: the state to remember; `forget`: drop the memory (a goodbye);
+    neither: the memory stays as it was (a message that said nothing).
+    """
+
+    reply: NluReply
+    context: ctx.ConversationState | None = None
+    forget: bool = False
+
+
 def nlu_reply(*, conversation_key: str, text: str) -> NluReply:
     """Understand one message (typed or recognised speech) and choose the reply."""
+    understood = nlu_understand(state=ctx.context_load(conversation_key), text=text)
+    ctx.context_apply(conversation_key, context=understood.context, forget=understood.forget)
+    return understood.reply
+
+
+def nlu_understand(*, state: ctx.ConversationState, text: str) -> Understood:
+    """`nlu_reply` without the cache: the caller loads the memory and applies the result.
+
+    The webhook's fast path reads the memory in the round trip it makes anyway and
+    writes it back together with its other cache writes.
+    """
     index = current_index()
-    state = ctx.context_load(conversation_key)
     text = text if isinstance(text, str) else ""
     analysis = index.analyse(text)
     if not _MEANINGFUL_RE.search(analysis.normalised):
         # Not a miss: nothing was said, so nothing was misunderstood.
-        reply = NluReply(_reply(index, "empty"), OOS, 0.0, EMPTY, [], [])
-        return reply
+        return Understood(NluReply(_reply(index, "empty"), OOS, 0.0, EMPTY, [], []))
 
     c, entry, topic_text = _resolve(index, state, text, analysis)
     if c is None and entry is None:
@@ -187,16 +209,14 @@ def nlu_reply(*, conversation_key: str, text: str) -> NluReply:
         )
         state.options = [ctx.Option(label=label) for label in labels]
         state.misses = 0
-        ctx.context_save(conversation_key, state)
-        return reply
+        return Understood(reply, context=state)
 
     if c is None or c.action == ANSWER:
         assert entry is not None
         reply, options = _answer(index, entry, c)
         state.misses = 0
         if entry.intent == "thanks_bye":
-            ctx.context_clear(conversation_key)
-            return reply
+            return Understood(reply, forget=True)
         if entry.intent not in NO_TOPIC_INTENTS:
             state.intent, state.entry, state.topic_text = entry.intent, entry.key, topic_text[-200:]
     elif c.action == CLARIFY:
@@ -208,5 +228,4 @@ def nlu_reply(*, conversation_key: str, text: str) -> NluReply:
         if reply.action == OFFER_HUMAN:
             state.misses = 0
     state.options = options
-    ctx.context_save(conversation_key, state)
-    return reply
+    return Understood(reply, context=state)

@@ -16,7 +16,9 @@ from django.utils import timezone
 
 from bot.dialog import fastpath, helpdesk, invoice_turn, router
 from bot.dialog.fastpath import (
+    Decision,
     fastpath_decide,
+    fastpath_keys,
     helpdesk_after_nlu_is_idle,
     invoice_after_nlu_is_idle,
     invoice_turn_is_idle,
@@ -219,25 +221,33 @@ def test_forget_overrides_quiet_and_blocks_a_learn_that_read_the_database_before
 @pytest.fixture
 def nlu_calls(monkeypatch):
     calls = []
-    real = fastpath.nlu_reply
+    real = fastpath.nlu_understand
 
     def counting(**kwargs):
         calls.append(kwargs["text"])
         return real(**kwargs)
 
-    monkeypatch.setattr(fastpath, "nlu_reply", counting)
+    monkeypatch.setattr(fastpath, "nlu_understand", counting)
     return calls
 
 
+def _decide(*, openid: str, text: str) -> Decision:
+    """What the webhook does: read the keys (with its claim), then decide."""
+    keys = fastpath_keys(openid=openid, text=text)
+    return fastpath_decide(
+        openid=openid, text=text, found=None if keys is None else cache.get_many(keys)
+    )
+
+
 def test_unknown_follower_takes_the_full_path_and_should_learn(nlu_calls):
-    decision = fastpath_decide(openid="o-dec-new", text="今天开的发票为什么查验不了")
+    decision = _decide(openid="o-dec-new", text="今天开的发票为什么查验不了")
     assert (decision.fast, decision.understood, decision.learn) == (False, None, True)
     assert nlu_calls == []
 
 
 def test_quiet_follower_with_a_kb_question_takes_the_fast_path(nlu_calls):
     helpdesk_state_learn(openid="o-dec-quiet")
-    decision = fastpath_decide(openid="o-dec-quiet", text="今天开的发票为什么查验不了")
+    decision = _decide(openid="o-dec-quiet", text="今天开的发票为什么查验不了")
     assert decision.fast and not decision.learn
     assert decision.understood.intent == "sync_delay"
     assert nlu_calls == ["今天开的发票为什么查验不了"]
@@ -245,27 +255,27 @@ def test_quiet_follower_with_a_kb_question_takes_the_fast_path(nlu_calls):
 
 def test_invoice_digits_never_take_the_fast_path(nlu_calls):
     helpdesk_state_learn(openid="o-dec-digits")
-    decision = fastpath_decide(openid="o-dec-digits", text="发票号码12345678查不到")
+    decision = _decide(openid="o-dec-digits", text="发票号码12345678查不到")
     assert not decision.fast and decision.understood is None
     assert nlu_calls == []
 
 
 def test_a_dirty_follower_takes_the_full_path_without_learning(nlu_calls):
     helpdesk_state_forget("o-dec-dirty")
-    decision = fastpath_decide(openid="o-dec-dirty", text="今天开的发票为什么查验不了")
+    decision = _decide(openid="o-dec-dirty", text="今天开的发票为什么查验不了")
     assert (decision.fast, decision.learn) == (False, False)
 
 
 def test_a_pending_offer_of_a_person_takes_the_full_path(nlu_calls):
     helpdesk_state_learn(openid="o-dec-offer")
     cache.set(helpdesk._offer_key("o-dec-offer"), 1, timeout=60)
-    decision = fastpath_decide(openid="o-dec-offer", text="今天开的发票为什么查验不了")
+    decision = _decide(openid="o-dec-offer", text="今天开的发票为什么查验不了")
     assert not decision.fast and nlu_calls == []
 
 
 def test_an_intent_the_help_desk_acts_on_goes_to_the_full_path_with_the_nlu_reply(nlu_calls):
     helpdesk_state_learn(openid="o-dec-human")
-    decision = fastpath_decide(openid="o-dec-human", text="转人工")
+    decision = _decide(openid="o-dec-human", text="转人工")
     assert not decision.fast
     assert decision.understood is not None and decision.understood.intent == "human_agent"
 

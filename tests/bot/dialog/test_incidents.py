@@ -45,14 +45,10 @@ def test_a_returning_quiet_follower_still_hears_of_a_new_incident(
     assert "查验平台响应缓慢" in say(wechat, "o-inc-2", OUTAGE)
 
 
-def test_a_failed_check_in_the_incident_region_is_told(
-    wechat, django_capture_on_commit_callbacks
-):
+def test_a_failed_check_in_the_incident_region_is_told(wechat, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         incident_open(title="北京地区发票数据同步延迟", body="数据正在补传", region="北京")
     issued = datetime.date.today() - datetime.timedelta(days=30)
-    text = (
-        f"代码011002500111 号码99999999 日期{issued:%Y年%m月%d日} 校验码后6位123456"
-    )
+    text = f"代码011002500111 号码99999999 日期{issued:%Y年%m月%d日} 校验码后6位123456"
     reply = say(wechat, "o-inc-3", text)
     assert "北京地区发票数据同步延迟" in reply

@@ -200,6 +200,8 @@ def test_retry_after_cache_loss_is_caught_by_the_database(wechat):
     first = wechat.reply(wechat.post(fields))
     cache.clear()  # the fast path forgot: the unique constraint must still hold
     second = wechat.reply(wechat.post(fields))
+    # The reply's CreateTime is the time of answering, which may tick between the two.
+    assert first.pop("CreateTime") and second.pop("CreateTime")
     assert first == second
     assert Message.objects.filter(direction="in").count() == 1
     assert Message.objects.filter(direction="out").count() == 1
@@ -412,6 +414,31 @@ def test_fast_path_stores_exactly_the_rows_of_the_full_path(wechat, path_taken):
         if name not in ("openid", "created_at", "last_interaction_at"):
             assert getattr(fast, name) == getattr(full, name), name
     assert fast.last_interaction_at >= fast.created_at
+
+
+def test_fast_path_keeps_the_conversation_for_a_follow_up(wechat, path_taken):
+    """The fast path writes the NLU's memory with its dedup outcome: the follow-up sees it."""
+    _known_quiet(wechat, "o-fast-follow")
+    path_taken.clear()
+    wechat.text("o-fast-follow", QUESTION)
+    follow_up = wechat.reply(wechat.text("o-fast-follow", "还是不行"))["Content"]
+    assert path_taken == ["fast", "fast"]
+    # Without the topic, "还是不行" alone is not understood; with it, the still-unsolved reply.
+    from bot.nlu.services import nlu_fixed_reply
+
+    assert follow_up.startswith(nlu_fixed_reply(key="still_unsolved")[:10])
+
+
+def test_fast_path_goodbye_forgets_the_conversation(wechat, path_taken):
+    from bot.nlu.context import context_load
+
+    _known_quiet(wechat, "o-fast-bye")
+    wechat.text("o-fast-bye", QUESTION)
+    assert context_load("o-fast-bye").intent == "sync_delay"
+    path_taken.clear()
+    wechat.text("o-fast-bye", "谢谢，再见")
+    assert path_taken == ["fast"]
+    assert context_load("o-fast-bye").intent is None
 
 
 def test_fast_path_query_count(wechat, path_taken, django_assert_max_num_queries):

@@ -1,0 +1,181 @@
+"""Group commit of the webhook's fast path (bot/wechat/group_commit.py), on PostgreSQL.
+
+The writer is held on an advisory lock so that the requests sent meanwhile queue up
+and must go out together; then the lock is released and every request must get its
+reply with its rows committed.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from bot.dialog.helpdesk_state import helpdesk_state_learn
+from bot.simulator.envelope import build_delivery, message_fields, open_reply
+from bot.wechat.group_commit import group_commit_execute, writer
+from bot.wechat.models import Message
+from tests.concurrency import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_LOCK = 972_411  # an advisory lock number no other code uses
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("group commit is for PostgreSQL (CI's second run)")
+
+
+class _HeldWriter:
+    """Blocks the writer thread inside a statement until `release()`."""
+
+    def __init__(self):
+        import psycopg
+
+        params = connection.get_connection_params()
+        self._holder = psycopg.connect(**params, autocommit=True)
+        self._holder.execute("SELECT pg_advisory_lock(%s)", [_LOCK])
+        self._thread = threading.Thread(
+            target=group_commit_execute,
+            kwargs={"sql": "SELECT pg_advisory_xact_lock(%s), 1", "params": [_LOCK]},
+        )
+        self._thread.start()
+        assert wait_for(lambda: self._waiting_on_lock(), seconds=10)
+
+    def _waiting_on_lock(self) -> bool:
+        row = self._holder.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+        return row[0] >= 1
+
+    def release(self):
+        self._holder.execute("SELECT pg_advisory_unlock(%s)", [_LOCK])
+        self._thread.join(timeout=30)
+        self._holder.close()
+
+
+def _in_background(work, results, i):
+    def run():
+        from django.db import connections
+
+        try:
+            results[i] = work()
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _deliver(openid: str, msg_id: str, text: str = "刚开的发票查不到怎么办"):
+    from django.test import Client
+
+    fields = message_fields(openid=openid, msg_type="text", Content=text, MsgId=msg_id)
+    delivery = build_delivery(fields)
+    response = Client().post(delivery.path, delivery.body, content_type="text/xml")
+    return response.status_code, open_reply(response.content.decode())
+
+
+def _queued(n: int) -> bool:
+    return writer._queue.qsize() >= n
+
+
+def test_messages_of_concurrent_requests_share_one_commit():
+    openids = [f"o-gc-{i}" for i in range(5)]
+    for openid in openids:
+        helpdesk_state_learn(openid=openid)  # quiet: their messages take the fast path
+    before = writer.stats.statements
+    held = _HeldWriter()
+    results = [None] * 5
+    threads = [
+        _in_background(lambda i=i: _deliver(openids[i], f"77{i}"), results, i) for i in range(5)
+    ]
+    assert wait_for(lambda: _queued(5), seconds=10)
+    assert Message.objects.count() == 0  # nobody answered before the commit
+    held.release()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    for status, reply in results:
+        assert status == 200 and "发票" in reply["Content"]
+    assert writer.stats.largest_batch >= 5
+    assert writer.stats.statements == before + 6  # the lock statement and the five messages
+    for i, openid in enumerate(openids):
+        inbound = Message.objects.get(follower__openid=openid, direction="in")
+        assert inbound.wechat_msg_id == f"77{i}" and inbound.intent
+        assert Message.objects.get(reply_to=inbound).text == results[i][1]["Content"]
+
+
+def test_a_failing_statement_costs_only_its_own_request():
+    for openid in ("o-gc-good1", "o-gc-good2"):
+        helpdesk_state_learn(openid=openid)
+    retried = writer.stats.retried_alone
+    held = _HeldWriter()
+    results = [None] * 3
+    threads = [
+        _in_background(lambda: _deliver("o-gc-good1", "881"), results, 0),
+        _in_background(lambda: group_commit_execute(sql="SELECT 1 / %s", params=[0]), results, 1),
+        _in_background(lambda: _deliver("o-gc-good2", "882"), results, 2),
+    ]
+    assert wait_for(lambda: _queued(3), seconds=10)
+    held.release()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results[0][0] == 200 and results[2][0] == 200
+    assert "division by zero" in str(results[1])
+    assert writer.stats.retried_alone == retried + 3
+    assert Message.objects.filter(direction="in").count() == 2
+    assert Message.objects.filter(direction="out").count() == 2
+
+
+def test_a_lost_connection_is_replaced_and_the_message_stored():
+    helpdesk_state_learn(openid="o-gc-lost")
+    assert _deliver("o-gc-lost", "991")[0] == 200  # the writer has its connection now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    status, reply = _deliver("o-gc-lost", "992")
+    assert status == 200 and reply["Content"]
+    assert Message.objects.filter(follower__openid="o-gc-lost", direction="in").count() == 2
+
+
+def test_a_retry_in_the_same_batch_is_stored_once():
+    helpdesk_state_learn(openid="o-gc-retry")
+    held = _HeldWriter()
+    results = [None] * 2
+    threads = [_in_background(lambda: _deliver("o-gc-retry", "551"), results, i) for i in range(2)]
+    # The second delivery waits on the first one's dedup claim, not on the writer.
+    assert wait_for(lambda: _queued(1), seconds=10)
+    held.release()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results[0][1]["Content"] == results[1][1]["Content"]
+    assert Message.objects.filter(direction="in").count() == 1
+    assert Message.objects.filter(direction="out").count() == 1
+
+
+@pytest.mark.django_db  # the test runs in a transaction, as a caller inside atomic() would
+def test_inside_a_transaction_the_statement_runs_on_the_callers_connection(wechat):
+    helpdesk_state_learn(openid="o-gc-atomic")
+    before = writer.stats.statements
+    reply = wechat.reply(wechat.text("o-gc-atomic", "刚开的发票查不到怎么办"))
+    assert reply["Content"]
+    assert writer.stats.statements == before  # not through the writer's connection
+    assert Message.objects.filter(follower__openid="o-gc-atomic").count() == 2
+
+
+def test_switched_off_each_request_commits_its_own(settings):
+    settings.WECHAT_GROUP_COMMIT = False
+    helpdesk_state_learn(openid="o-gc-off")
+    before = writer.stats.statements
+    status, reply = _deliver("o-gc-off", "661")
+    assert status == 200 and reply["Content"]
+    assert writer.stats.statements == before
+    assert Message.objects.filter(follower__openid="o-gc-off").count() == 2
