@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # WeChat's webhook skips the rest (bot/wechat/middleware.py): none of it applies there.
+    "bot.wechat.middleware.WebhookShortcutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,7 +67,7 @@ MIDDLEWARE = [
 
 if not DEBUG:
     # gunicorn serves admin and simulator assets itself; runserver does it in DEBUG.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "support.urls"
 WSGI_APPLICATION = "support.wsgi.application"

@@ -15,16 +15,6 @@ def _clear_cache():
     cache.clear()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _group_commit_connection_closed(django_db_setup):
-    """The webhook's group-commit writer keeps a connection; close it before the test
-    database is dropped (it is used by transactional tests on PostgreSQL)."""
-    yield
-    from bot.wechat.group_commit import writer
-
-    writer.close_connection()
-
-
 @pytest.fixture(autouse=True)
 def _tasks_in_process(request):
     """Run Celery tasks in process, except in tests that use the real worker.

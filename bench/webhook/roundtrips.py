@@ -64,7 +64,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from bot.simulator.envelope import build_delivery, message_fields
-    from bot.wechat.group_commit import writer
+    from bot.wechat.group_commit import group_commit
 
     cache_calls: list[str] = []
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
@@ -76,14 +76,14 @@ def main() -> int:
         fields = message_fields(openid=openid, msg_type="text", Content=TEXT)
         delivery = build_delivery(fields)
         cache_calls.clear()
-        written = writer.stats.statements
+        written = group_commit.stats.statements
         with CaptureQueriesContext(connection) as queries:
             response = client.post(delivery.path, delivery.body, content_type="text/xml")
         if response.status_code != 200 or b"<Content>" not in response.content:
             raise SystemExit(f"unexpected answer {response.status_code}: {response.content[:200]}")
         statements = [q["sql"].split(" ", 1)[0].upper() for q in queries.captured_queries]
-        # The group-commit writer's statements run on its own connection (not captured).
-        statements += ["WITH (prepared, group commit)"] * (writer.stats.statements - written)
+        # Group-commit statements run on a raw psycopg cursor (not captured by Django).
+        statements += ["WITH (prepared, group commit)"] * (group_commit.stats.statements - written)
         return {
             "sql": len(statements),
             "sql_kinds": {kind: statements.count(kind) for kind in sorted(set(statements))},

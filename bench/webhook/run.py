@@ -76,6 +76,7 @@ class App:
     wsgi: str
     cwd: Path
     ready_path: str  # any HTTP answer on it means the workers are up
+    stage: str = ""  # a ladder stage (ladder_app.py), set as LADDER_STAGE
 
 
 @dataclass
@@ -175,7 +176,8 @@ def _bench_one(
     dsn = f"{args.pg}/{args.db}"
     answers = args.logs / "answers"
     answers.mkdir(exist_ok=True)
-    server = harness.spawn(cmd, env=env, cwd=app.cwd, log=args.logs / f"{name}.log")
+    app_env = {**env, "LADDER_STAGE": app.stage} if app.stage else env
+    server = harness.spawn(cmd, env=app_env, cwd=app.cwd, log=args.logs / f"{name}.log")
     try:
         harness.wait_ready(port, app.ready_path, server)
         timestamp = str(int(time.time()))
@@ -308,6 +310,56 @@ def _report(
     return all_good
 
 
+LADDER_STAGES = ("echo", "dedup", "nlu")
+LADDER_WHAT = {
+    "echo": "Django + signature + XML + reply, fixed text",
+    "dedup": "+ Redis dedup claim and outcome",
+    "nlu": "+ NLU and its memory (all but storing)",
+}
+
+
+def _ladder_app(stage: str) -> App:
+    return App(
+        name=f"ladder-{stage}",
+        wsgi="ladder_app:application",
+        cwd=HERE,
+        ready_path="/healthz",
+        stage=stage,
+    )
+
+
+def _report_ladder(ladder: list[tuple[int, "Result"]], pairs) -> None:
+    """Where the ratio goes: each stage's throughput and CPU against WeRoBot's."""
+    print()
+    print("ladder: our webhook with its work cut down (bench/webhook/ladder_app.py)")
+    header = (
+        f"{'run':<4} {'stage':<8} {'what':<44} {'req/s':>8} {'p99 ms':>7} "
+        f"{'cpu ms/req':>10} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for run, mine, base in pairs:
+        print(
+            f"{run:<4} {'werobot':<8} {'the baseline':<44} {base.load.rps:>8.1f} "
+            f"{base.load.p99_ms:>7.1f} {base.app_cpu_ms:>10.2f} {1.0:>6.2f}"
+        )
+        for stage_run, res in ladder:
+            if stage_run != run:
+                continue
+            stage = res.app.removeprefix("ladder-")
+            print(
+                f"{run:<4} {stage:<8} {LADDER_WHAT[stage]:<44} {res.load.rps:>8.1f} "
+                f"{res.load.p99_ms:>7.1f} {res.app_cpu_ms:>10.2f} "
+                f"{res.load.rps / base.load.rps:>6.2f}"
+            )
+        print(
+            f"{run:<4} {'product':<8} {'+ storing (the whole product)':<44} "
+            f"{mine.load.rps:>8.1f} {mine.load.p99_ms:>7.1f} "
+            f"{mine.app_cpu_ms + mine.db_cpu_ms:>10.2f} {mine.load.rps / base.load.rps:>6.2f}"
+        )
+        print("-" * len(header))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=20, help="measured seconds per server")
@@ -333,6 +385,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="cache")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="Celery broker")
     parser.add_argument("--logs", type=Path, default=HERE / "logs", help="wrk output, logs")
+    parser.add_argument(
+        "--ladder",
+        action="store_true",
+        help="also run our app with its work cut down stage by stage (ladder_app.py)",
+    )
     return parser
 
 
@@ -364,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"preparing {args.db} (create if missing, migrate) ...", flush=True)
     _database_prepare(args, env)
     trips = _round_trips(args, env)
-    pairs = []
+    pairs, ladder = [], []
     try:
         for run in range(1, args.repeat + 1):
             for config in configs:
@@ -373,9 +430,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"run {run}, {config.label}: werobot ...", flush=True)
                 base = _bench_one(args, werobot, config, env, run)
                 pairs.append((run, mine, base))
+                if args.ladder:
+                    for stage in LADDER_STAGES:
+                        print(f"run {run}, {config.label}: ladder stage {stage} ...", flush=True)
+                        ladder.append((run, _bench_one(args, _ladder_app(stage), config, env, run)))
     finally:
         harness.stop_all()
     good = _report(pairs, trips, args)
+    if ladder:
+        _report_ladder(ladder, pairs)
     print(f"raw wrk output and server logs: {args.logs}")
     return 0 if good else 1
 

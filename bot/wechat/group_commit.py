@@ -1,35 +1,34 @@
-"""Group commit: the fast path's statements of many requests in one transaction.
+"""Group commit: the fast path's statements of concurrent requests in one transaction.
 
 Storing one fast-path message is a single statement (`bot.wechat.services`), and
-on PostgreSQL most of its cost is not the statement but the commit around it
-and the planning of the statement. Measured on the benchmark machine
+on PostgreSQL much of its cost is not the statement but the commit around it and
+the planning of the statement. Measured on the benchmark machine
 (`docs/benchmarks.md`): 0.35 ms of PostgreSQL CPU per message when each one
-commits alone, 0.16 ms when four share a commit and run as prepared statements.
+commits alone and is planned each time, 0.16 ms when four share a commit and
+run as prepared statements.
 
-So each web process has one writer thread. A request hands its statement over
-and waits; the writer takes every statement waiting at that moment (up to
-`WECHAT_GROUP_COMMIT_MAX_BATCH`), sends them in one pipeline inside one
-transaction, commits, and wakes the requests. Nothing is answered before its
-rows are committed, so the exactly-once guarantee is unchanged: a request gets
-its reply only when its message is durable. There is no waiting for a batch to
-fill: when the writer is idle a statement goes out at once, and under load the
-statements that arrive while a batch is committing form the next one.
+Leader and followers, as databases do it for their own log: a request that finds
+nobody writing becomes the leader and runs its statement at once, on its own
+connection; requests arriving meanwhile queue up and wait. When the leader's
+commit is done it hands the lead to the first waiting request, which takes every
+statement waiting (up to `WECHAT_GROUP_COMMIT_MAX_BATCH`), runs them as one
+pipeline inside one transaction, commits, wakes their requests, and so on. A
+request alone never waits for anybody, and no thread is added. Nothing is
+answered before its rows are committed: the exactly-once guarantee is unchanged.
 
-A statement that fails makes its batch fail; the writer then runs the batch's
+A statement that fails makes its batch fail; the leader then runs the batch's
 statements one transaction each, so one bad message costs only its own request.
-The writer uses its own database connection (Django's connections are
-per-thread) and reconnects after an error; a statement whose connection was lost
-is sent once more on the new one, so statements must be idempotent (the fast
-path's is: a second run finds the message stored and returns no row).
+After an error the leader's connection is closed and reopened, and a statement
+whose connection was lost is sent once more on the new one, so statements must
+be idempotent (the fast path's is: a second run finds the message stored and
+returns no row).
 
 Only for statements outside a transaction: inside `transaction.atomic()` (and in
-tests using the `db` fixture) the caller runs the statement itself, on its own
+tests using the `db` fixture) the caller runs the statement alone on its own
 connection, where the enclosing transaction can see and roll it back.
 """
 
 import logging
-import os
-import queue
 import threading
 from dataclasses import dataclass, field
 
@@ -39,24 +38,25 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-# A request gives up waiting after this long (the writer or the database hangs). Its
-# statement may still commit later; WeChat's retry then finds it stored.
+# A waiting request gives up after this long (the database hangs). Its statement may
+# still commit later; WeChat's retry then finds it stored.
 WAIT_SECONDS = 30.0
 _ONLY_WHEN_ASKED = 2**31  # a psycopg prepare_threshold no statement reaches by repetition
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two requests may send equal statements
 class _Job:
     sql: str
     params: list
     done: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False  # woken to lead the next batch, not because it is done
     returned_row: bool = False
     error: BaseException | None = None
 
 
 @dataclass
-class WriterStats:
-    """Counters of one process's writer (read by tests and the benchmark)."""
+class GroupCommitStats:
+    """Counters of one process (read by tests and the benchmark)."""
 
     batches: int = 0
     statements: int = 0
@@ -64,74 +64,60 @@ class WriterStats:
     retried_alone: int = 0
 
 
-class GroupCommitWriter:
+class GroupCommit:
     """One per process; `execute` is safe to call from any number of threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self.stats = WriterStats()
+        self._waiting: list[_Job] = []
+        self._leading = False
+        self.stats = GroupCommitStats()
 
     def execute(self, *, sql: str, params: list) -> bool:
         """Run `sql` in a shared transaction; True when it returned a row. Waits for the commit."""
         job = _Job(sql=sql, params=params)
-        self._running_queue().put(job)
-        if not job.done.wait(WAIT_SECONDS):
-            raise TimeoutError("the group-commit writer did not answer in time")
+        with self._lock:
+            self._waiting.append(job)
+            leads = not self._leading
+            self._leading = True
+        if not leads and not job.done.wait(WAIT_SECONDS):
+            with self._lock:
+                if job in self._waiting and not job.lead:
+                    self._waiting.remove(job)
+                    raise TimeoutError("the group commit did not answer in time")
+            job.done.wait()  # taken into a batch or handed the lead just now
+        if leads or job.lead:
+            self._lead()
         if job.error is not None:
             raise job.error
         return job.returned_row
 
-    def close_connection(self) -> None:
-        """Close the writer's database connection (it reconnects on the next statement).
+    def waiting(self) -> int:
+        """Statements queued behind the one being written (tests)."""
+        with self._lock:
+            return len(self._waiting)
 
-        Runs in the writer thread, which owns the connection; for shutdown and tests.
-        """
-        if self._pid == os.getpid():
-            job = _Job(sql="", params=[])
-            self._queue.put(job)
-            job.done.wait(WAIT_SECONDS)
-
-    def _running_queue(self) -> queue.SimpleQueue:
-        # Started on first use in each process: a thread does not survive a fork
-        # (gunicorn's workers, Celery's prefork pool).
-        if self._pid != os.getpid():
+    def _lead(self) -> None:
+        """Write one batch (which holds this thread's own statement), then pass the lead on."""
+        with self._lock:
+            batch = self._waiting[: settings.WECHAT_GROUP_COMMIT_MAX_BATCH]
+            del self._waiting[: len(batch)]
+        try:
+            self._write(batch)
+        finally:
             with self._lock:
-                if self._pid != os.getpid():
-                    self._queue = queue.SimpleQueue()
-                    thread = threading.Thread(
-                        target=self._run, args=(self._queue,), name="group-commit", daemon=True
-                    )
-                    thread.start()
-                    self._pid = os.getpid()
-        return self._queue
-
-    # -- the writer thread ---------------------------------------------------------------
-    def _run(self, jobs: queue.SimpleQueue) -> None:
-        max_batch = settings.WECHAT_GROUP_COMMIT_MAX_BATCH
-        while True:
-            batch = [jobs.get()]
-            while len(batch) < max_batch and batch[-1].sql:
-                try:
-                    batch.append(jobs.get_nowait())
-                except queue.Empty:
-                    break
-            closing = batch[-1] if not batch[-1].sql else None
-            if closing is not None:
-                batch.pop()
-            if batch:
-                self._write(batch)
-            if closing is not None:
-                self._discard_connection()
-                closing.done.set()
+                successor = self._waiting[0] if self._waiting else None
+                self._leading = successor is not None
+            if successor is not None:
+                successor.lead = True
+                successor.done.set()
 
     def _write(self, batch: list[_Job]) -> None:
         try:
             try:
                 self._commit(batch)
             except Exception as exc:
-                self._discard_connection()
+                _discard_connection()
                 if len(batch) == 1 and not isinstance(exc, psycopg.OperationalError):
                     batch[0].error = exc  # its own statement failed: again would fail again
                     return
@@ -143,7 +129,7 @@ class GroupCommitWriter:
                     try:
                         self._commit([job])
                     except Exception as alone_exc:
-                        self._discard_connection()
+                        _discard_connection()
                         job.error = alone_exc
         except BaseException as exc:  # never leave a request waiting
             for job in batch:
@@ -151,6 +137,7 @@ class GroupCommitWriter:
             raise
         finally:
             for job in batch:
+                job.lead = False
                 job.done.set()
 
     def _commit(self, batch: list[_Job]) -> None:
@@ -158,8 +145,8 @@ class GroupCommitWriter:
         raw: psycopg.Connection = connection.connection
         # Server-side binding and prepare=True: each distinct statement is planned once
         # per connection. Django opens connections with prepared statements switched off
-        # (prepare_threshold None), which also ignores prepare=True: on this connection,
-        # used by nothing else, only what asks for it is prepared.
+        # (prepare_threshold None), which also ignores prepare=True; its own cursors bind
+        # client-side and never prepare, so this changes nothing for them.
         if raw.prepare_threshold is None:
             raw.prepare_threshold = _ONLY_WHEN_ASKED
         if len(batch) == 1:
@@ -183,25 +170,25 @@ class GroupCommitWriter:
         self.stats.statements += len(batch)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
 
-    @staticmethod
-    def _discard_connection() -> None:
-        try:
-            connection.close()
-        except Exception:
-            logger.exception("closing the group-commit connection failed")
+
+def _discard_connection() -> None:
+    try:
+        connection.close()
+    except Exception:
+        logger.exception("closing the connection after a failed group commit failed")
 
 
-writer = GroupCommitWriter()
+group_commit = GroupCommit()
 
 
 def group_commit_execute(*, sql: str, params: list) -> bool:
     """Run one statement that returns at most a row, sharing a commit with other requests.
 
-    Inside a transaction, or with group commit switched off, the statement runs on the
-    caller's own connection instead. Returns whether the statement returned a row.
+    Inside a transaction, or with group commit switched off, the statement runs alone on
+    the caller's connection instead. Returns whether the statement returned a row.
     """
     if connection.in_atomic_block or not settings.WECHAT_GROUP_COMMIT:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone() is not None
-    return writer.execute(sql=sql, params=params)
+    return group_commit.execute(sql=sql, params=params)

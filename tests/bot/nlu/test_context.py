@@ -88,3 +88,19 @@ def test_a_short_new_question_is_not_swallowed_by_the_previous_topic(conversatio
 
     assert nlu_reply(conversation_key=conversation, text="我的工单").intent == "ticket_status"
     assert nlu_reply(conversation_key=conversation, text="发漂查不倒").intent == "invoice_not_found"
+
+
+def test_as_dict_holds_every_field_as_dataclasses_would():
+    import dataclasses
+
+    from bot.nlu.context import ConversationState, Option
+
+    state = ConversationState(
+        intent="sync_delay",
+        entry="sync_delay_1",
+        topic_text="刚开的发票查不到",
+        options=[Option(label="转人工"), Option(label="查验", entry="verify_1")],
+        misses=1,
+    )
+    assert state.as_dict() == dataclasses.asdict(state)
+    assert ConversationState.from_dict(state.as_dict()) == state
