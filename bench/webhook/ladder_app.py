@@ -23,11 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "support.settings")
 
+# First: the product's WSGI application sets Django up (gc.freeze included).
+from support.wsgi import application  # noqa: E402, F401
+
+# isort: split
 from bot.nlu.context import context_cache_key, context_from_cached, context_ttl  # noqa: E402
 from bot.nlu.loader import VERSION_KEY, kb_version_known  # noqa: E402
 from bot.nlu.services import nlu_understand  # noqa: E402
 from bot.wechat import dedup, inbound  # noqa: E402
-from support.wsgi import application  # noqa: E402, F401  (the product's, gc.freeze included)
 
 FIXED_REPLY = "您好，我是发票助手。"
 

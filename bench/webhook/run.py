@@ -339,12 +339,13 @@ def _report_ladder(ladder: list[tuple[int, "Result"]], pairs) -> None:
     print(header)
     print("-" * len(header))
     for run, mine, base in pairs:
+        print(f"{run:<4} {mine.config.label}")
         print(
             f"{run:<4} {'werobot':<8} {'the baseline':<44} {base.load.rps:>8.1f} "
             f"{base.load.p99_ms:>7.1f} {base.app_cpu_ms:>10.2f} {1.0:>6.2f}"
         )
         for stage_run, res in ladder:
-            if stage_run != run:
+            if stage_run != run or res.config != mine.config:
                 continue
             stage = res.app.removeprefix("ladder-")
             print(
@@ -433,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.ladder:
                     for stage in LADDER_STAGES:
                         print(f"run {run}, {config.label}: ladder stage {stage} ...", flush=True)
-                        ladder.append((run, _bench_one(args, _ladder_app(stage), config, env, run)))
+                        result = _bench_one(args, _ladder_app(stage), config, env, run)
+                        ladder.append((run, result))
     finally:
         harness.stop_all()
     good = _report(pairs, trips, args)
