@@ -217,3 +217,21 @@ def test_switched_off_each_request_commits_its_own(settings):
     assert status == 200 and reply["Content"]
     assert group_commit.stats.statements == before
     assert Message.objects.filter(follower__openid="o-gc-off").count() == 2
+
+
+def test_a_request_that_gives_up_waiting_leaves_the_queue_and_nothing_stuck(monkeypatch):
+    from bot.wechat import group_commit as module
+
+    monkeypatch.setattr(module, "WAIT_SECONDS", 0.5)
+    held = _HeldWriter()
+    results = [None]
+    thread = _in_background(
+        lambda: group_commit_execute(sql="SELECT 1 WHERE %s", params=[True]), results, 0
+    )
+    thread.join(timeout=10)
+    assert isinstance(results[0], TimeoutError)
+    assert group_commit.waiting() == 0  # it took itself out of the queue
+    held.release()
+    # The lead was passed on to nobody: the next request leads and is answered at once.
+    assert group_commit_execute(sql="SELECT 1 WHERE %s", params=[True]) is True
+    assert group_commit.waiting() == 0 and not group_commit._leading
