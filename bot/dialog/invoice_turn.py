@@ -18,7 +18,7 @@ A photo sent while the follower has an active ticket is added to it as well.
 import datetime
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -305,18 +305,42 @@ def _photo_to_ticket(message: Message) -> None:
     )
 
 
-def invoice_photo(*, message: Message) -> str:
-    """Answer a photo: read the invoice's QR code and check it like typed fields."""
+@dataclass(frozen=True)
+class PhotoRead:
+    """A photo fetched and its QR code looked for: `fields`, or why not (`failure`)."""
+
+    fields: InvoiceFields | None
+    failure: str = ""
+
+
+def photo_read(*, media_id: str, pic_url: str) -> PhotoRead:
+    """Fetch a photo and read its invoice QR code; no database.
+
+    The webhook calls it before it opens the message's transaction: the download and
+    the decoding take up to 3.5 s, which must not be spent holding the follower's row
+    and a connection inside a transaction.
+    """
     started = time.monotonic()
-    _photo_to_ticket(message)
     try:
-        data = photo_fetch(media_id=message.media_id, pic_url=message.pic_url)
+        data = photo_fetch(media_id=media_id, pic_url=pic_url)
     except PhotoError as exc:
-        return _render("invoice_photo_failed", reason=exc.reason.value)
+        return PhotoRead(fields=None, failure=exc.reason.value)
     # A slow download leaves less of WeChat's 5 seconds for looking hard at the photo.
     left = _PHOTO_SECONDS - (time.monotonic() - started)
     qr = qr_image_decode(data, budget_seconds=max(0.2, min(DECODE_BUDGET_SECONDS, left)))
     if not qr.ok or qr.fields is None:
-        return _render("invoice_photo_failed", reason=qr.reason.value if qr.reason else "")
-    fields = replace(qr.fields, kind=qr.fields.kind or Kind.UNKNOWN.value)
-    return _advance(message, _decoded(_fields_to_state(fields)), from_photo=True)
+        return PhotoRead(fields=None, failure=qr.reason.value if qr.reason else "")
+    return PhotoRead(fields=replace(qr.fields, kind=qr.fields.kind or Kind.UNKNOWN.value))
+
+
+def invoice_photo(*, message: Message, read: PhotoRead | None = None) -> str:
+    """Answer a photo: read the invoice's QR code and check it like typed fields.
+
+    `read`: the photo already read by the caller (`photo_read`); else it is read here.
+    """
+    _photo_to_ticket(message)
+    if read is None:
+        read = photo_read(media_id=message.media_id, pic_url=message.pic_url)
+    if read.fields is None:
+        return _render("invoice_photo_failed", reason=read.failure)
+    return _advance(message, _decoded(_fields_to_state(read.fields)), from_photo=True)

@@ -83,10 +83,16 @@ def event_reply(*, message: Message) -> str | None:
     return None
 
 
-def reply_to(*, message: Message, understood: NluReply | None = None) -> str | None:
+def reply_to(
+    *,
+    message: Message,
+    understood: NluReply | None = None,
+    photo: invoice_turn.PhotoRead | None = None,
+) -> str | None:
     """Return the passive reply text for an inbound message, or None for `success`.
 
-    `understood`: see `text_reply` (free text only).
+    `understood`: see `text_reply` (free text only). `photo`: an image message's photo
+    already read by the webhook (`invoice_turn.photo_read`), outside the transaction.
     """
     kind = message.msg_type
     if kind == Message.Type.TEXT:
@@ -96,7 +102,7 @@ def reply_to(*, message: Message, understood: NluReply | None = None) -> str | N
             return _render("bot/replies/voice_unrecognised.txt")
         return text_reply(message=message, text=message.recognition, understood=understood)
     if kind == Message.Type.IMAGE:
-        return invoice_turn.invoice_photo(message=message)
+        return invoice_turn.invoice_photo(message=message, read=photo)
     if kind == Message.Type.EVENT:
         return event_reply(message=message)
     if kind == Message.Type.LOCATION:

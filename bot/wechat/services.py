@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from bot.dialog.fastpath import Decision, fastpath_decide, fastpath_keys
 from bot.dialog.helpdesk_state import helpdesk_state_learn
+from bot.dialog.invoice_turn import PhotoRead, photo_read
 from bot.dialog.router import reply_to
 from bot.nlu.loader import kb_version_known
 from bot.nlu.services import NluReply
@@ -116,14 +117,19 @@ def _apply_channel_event(*, message: Message, fields: dict[str, str]) -> None:
 
 
 def _delivery_handle(
-    *, fields: dict[str, str], raw: str, dedup_key: str, understood: NluReply | None = None
+    *,
+    fields: dict[str, str],
+    raw: str,
+    dedup_key: str,
+    understood: NluReply | None = None,
+    photo: PhotoRead | None = None,
 ) -> str | None:
     """Store a new delivery, run the bot and store its passive reply, in one transaction."""
     with transaction.atomic():
         message = _store_inbound(fields=fields, raw=raw, dedup_key=dedup_key)
         if message.msg_type == Message.Type.EVENT:
             _apply_channel_event(message=message, fields=fields)
-        reply = _dialog_reply(message=message, understood=understood)
+        reply = _dialog_reply(message=message, understood=understood, photo=photo)
         if reply:
             Message.objects.create(
                 follower=message.follower, reply_to=message, **_reply_values(text=reply)
@@ -131,11 +137,13 @@ def _delivery_handle(
     return reply
 
 
-def _dialog_reply(*, message: Message, understood: NluReply | None = None) -> str | None:
+def _dialog_reply(
+    *, message: Message, understood: NluReply | None = None, photo: PhotoRead | None = None
+) -> str | None:
     """Run the bot; a bug in it costs the user an apology, never the stored message."""
     try:
         with transaction.atomic():
-            return reply_to(message=message, understood=understood)
+            return reply_to(message=message, understood=understood, photo=photo)
     except Exception:
         logger.exception("dialog failed for message %s", message.pk)
         return render_to_string("bot/replies/error.txt").strip()
@@ -262,6 +270,20 @@ def _fast_store(*, fields: dict[str, str], raw: str, dedup_key: str, nlu: NluRep
 _FULL = Decision(fast=False)
 
 
+def _photo_read(fields: dict[str, str]) -> PhotoRead | None:
+    """An image message's photo, fetched and decoded before the transaction opens."""
+    if fields.get("MsgType", "").lower() != Message.Type.IMAGE:
+        return None
+    try:
+        return photo_read(
+            media_id=fields.get("MediaId", "")[:128], pic_url=fields.get("PicUrl", "")[:1024]
+        )
+    except Exception:
+        # The dialog reads it again inside and turns a bug into an apology.
+        logger.exception("reading the photo of %s failed", fields.get("MsgId", ""))
+        return None
+
+
 def _handle(
     *, fields: dict[str, str], raw: str, dedup_key: str, found: dict | None
 ) -> tuple[str | None, Decision]:
@@ -272,7 +294,8 @@ def _handle(
     """
     text = _free_text(fields)
     if text is None or found is None:
-        return _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key), _FULL
+        photo = _photo_read(fields)
+        return _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key, photo=photo), _FULL
     openid = fields["FromUserName"]
     try:
         decision = fastpath_decide(openid=openid, text=text, found=found)

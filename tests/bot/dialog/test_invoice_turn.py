@@ -407,3 +407,26 @@ def test_a_photo_without_a_ticket_opens_none(wechat, fake_wechat):
     ledger(CODE, "12345678")
     photo(wechat, "o-pic2", media_id="MEDIA8")
     assert not Ticket.objects.exists() and not TicketMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_is_fetched_and_read_before_the_transaction_opens(wechat, fake_wechat, monkeypatch):
+    """The download and decoding take seconds: no row lock or open transaction meanwhile."""
+    from django.db import connection
+
+    from bot.dialog import invoice_turn
+
+    seen = []
+    real_fetch = invoice_turn.photo_fetch
+
+    def spying_fetch(**kwargs):
+        seen.append(connection.in_atomic_block)
+        return real_fetch(**kwargs)
+
+    monkeypatch.setattr(invoice_turn, "photo_fetch", spying_fetch)
+    ledger(CODE, "12345678")
+    fake_wechat.put_media("MEDIA9", phone_photo(payload_for(CODE, "12345678"), random.Random(3)))
+    reply = photo(wechat, "o-photo-tx", media_id="MEDIA9", pic_url="")
+    assert seen == [False]  # fetched once, outside any transaction
+    assert "发票号码：12345678" in reply
+    assert VerificationRecord.objects.get().result == Result.VALID
