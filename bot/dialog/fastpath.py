@@ -95,8 +95,10 @@ def fastpath_keys(*, openid: str, text: str) -> list[str] | None:
 
     The caller reads them in the round trip of its dedup claim (`bot.wechat.dedup`).
     """
-    if not invoice_turn_is_idle(text):
-        return None
+    return _state_keys(openid) if invoice_turn_is_idle(text) else None
+
+
+def _state_keys(openid: str) -> list[str]:
     return [quiet_key(openid), helpdesk._offer_key(openid), VERSION_KEY, context_cache_key(openid)]
 
 
@@ -107,7 +109,7 @@ def fastpath_decide(*, openid: str, text: str, found: dict | None) -> Decision:
     """
     if found is None:
         return Decision(fast=False)
-    flag_key, offer_key, _, context_key = fastpath_keys(openid=openid, text=text) or [""] * 4
+    flag_key, offer_key, _, context_key = _state_keys(openid)
     flag, version = found.get(flag_key), found.get(VERSION_KEY)
     if flag != QUIET or offer_key in found:
         return Decision(fast=False, learn=flag is None, kb_version=version)

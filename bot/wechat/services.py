@@ -153,7 +153,7 @@ def _dialog_reply(
 _LITERALS = {None: "NULL", "": "''", True: "TRUE", False: "FALSE"}
 
 
-_PER_ROW = object()  # a default computed for each row (a callable, auto_now_add)
+_NOW, _CALLED = object(), object()  # defaults computed for each row: the time, a callable
 
 
 @functools.cache
@@ -169,9 +169,9 @@ def _row_plan(model: type[Model]) -> tuple[tuple[Field, str, object], ...]:
         if field.primary_key:
             continue
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            default = _PER_ROW
+            default = _NOW
         elif field.has_default() and callable(field.default):
-            default = _PER_ROW
+            default = _CALLED
         else:
             default = field.get_db_prep_save(field.get_default(), connection)
         plan.append((field, quote(field.column), default))
@@ -193,9 +193,8 @@ def _insert_columns(model: type[Model], given: dict, from_sql: dict[str, str]):
             continue
         if field.attname in given:
             value = field.get_db_prep_save(given[field.attname], connection)
-        elif default is _PER_ROW:
-            now = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-            raw = timezone.now() if now else field.get_default()
+        elif default is _NOW or default is _CALLED:
+            raw = timezone.now() if default is _NOW else field.get_default()
             value = field.get_db_prep_save(raw, connection)
         else:
             value = default
