@@ -284,14 +284,14 @@ def _photo_read(fields: dict[str, str]) -> PhotoRead | None:
 
 
 def _handle(
-    *, fields: dict[str, str], raw: str, dedup_key: str, found: dict | None
+    *, fields: dict[str, str], raw: str, dedup_key: str, text: str | None, found: dict | None
 ) -> tuple[str | None, Decision]:
     """Answer and store one new delivery by the fast path when it may, else the full path.
 
-    `found`: the cached values of `fastpath_keys`, None when the message cannot go fast.
+    `text`: the message's free text (`_free_text`); `found`: the cached values of
+    `fastpath_keys`, None when the message cannot go fast.
     Returns the reply and the decision (whose cache writes the caller sends).
     """
-    text = _free_text(fields)
     if text is None or found is None:
         photo = _photo_read(fields)
         return _delivery_handle(fields=fields, raw=raw, dedup_key=dedup_key, photo=photo), _FULL
@@ -337,7 +337,11 @@ def message_receive(*, fields: dict[str, str], raw: str) -> str | None:
     try:
         try:
             reply, decision = _handle(
-                fields=fields, raw=raw, dedup_key=dedup_key, found=None if keys is None else found
+                fields=fields,
+                raw=raw,
+                dedup_key=dedup_key,
+                text=text,
+                found=None if keys is None else found,
             )
         except IntegrityError:
             # The unique dedup_key: another delivery of this message was stored first
