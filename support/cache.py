@@ -34,7 +34,7 @@ class ReusingRedisCache(RedisCache):
 
 
 # -- several commands in one round trip ------------------------------------------------
-# The webhook's fast path (bot/dialog/fastpath.py) needs a dedup claim and four reads
+# The webhook's fast path (bot/dialog/receive.py) needs a dedup claim and four reads
 # before it answers, and two writes after: as single commands that is six round trips,
 # each costing more client CPU than Redis spends on it. These helpers send them as one
 # pipeline on the Redis cache and fall back to the plain cache API on any other backend

@@ -42,32 +42,45 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "auditlog",  # before "support": support/audit/admin.py replaces its LogEntry admin
+    "dbbackup",
     "support",
     "tickets",
-    "bot.wechat",
+    "bot.conversations",
+    "bot.channels.wechat",
     "bot.nlu",
     "bot.invoices",
+    "bot.helpdesk",
     "bot.dialog",
     "bot.notices",
+    "bot.feedback",
+    "bot.reports",
     "bot.simulator",
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of a request (the webhook's too) carries its id.
+    "support.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # WeChat's webhook skips the rest (bot/wechat/middleware.py): none of it applies there.
-    "bot.wechat.middleware.WebhookShortcutMiddleware",
+    # WeChat's webhook skips the rest (bot/channels/wechat/middleware.py): none of it applies there.
+    "bot.channels.wechat.middleware.WebhookShortcutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "support.audit.middleware.AuditActorMiddleware",  # who made each audited change
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 if not DEBUG:
     # gunicorn serves admin and simulator assets itself; runserver does it in DEBUG.
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # After the webhook's shortcut: WeChat's deliveries never reach it.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("bot.channels.wechat.middleware.WebhookShortcutMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "support.urls"
 WSGI_APPLICATION = "support.wsgi.application"
@@ -192,14 +205,19 @@ WECHAT_MAX_BODY_BYTES = 64 * 1024
 WECHAT_TIMESTAMP_TOLERANCE_SECONDS = 300
 # A duplicate delivery waits this long for the first one's reply (WeChat gives up after 5 s).
 WECHAT_DUPLICATE_WAIT_SECONDS = env.float("WECHAT_DUPLICATE_WAIT_SECONDS", default=4.0)
-# Group commit of the webhook's fast path on PostgreSQL (bot/wechat/group_commit.py): one
+# The channel hands every verified, parsed message to this callable (like EMAIL_BACKEND):
+# bot.channels.wechat imports nothing of the dialog.
+WECHAT_MESSAGE_RECEIVER = env.str(
+    "WECHAT_MESSAGE_RECEIVER", default="bot.dialog.receive.message_receive"
+)
+# Group commit of the webhook's fast path on PostgreSQL (support/db/group_commit.py): one
 # writer thread per web process commits the messages of concurrent requests together,
 # as prepared statements. Off: each request commits its own (e.g. behind a pooler that
 # cannot keep prepared statements).
 WECHAT_GROUP_COMMIT = env.bool("WECHAT_GROUP_COMMIT", default=True)
 WECHAT_GROUP_COMMIT_MAX_BATCH = env.int("WECHAT_GROUP_COMMIT_MAX_BATCH", default=64)
 WECHAT_MENU_FILE = env.str(
-    "WECHAT_MENU_FILE", default=str(BASE_DIR / "bot" / "wechat" / "menu.json")
+    "WECHAT_MENU_FILE", default=str(BASE_DIR / "bot" / "channels" / "wechat" / "menu.json")
 )
 WECHAT_DEFAULT_TEMPLATE_ID = env.str("WECHAT_DEFAULT_TEMPLATE_ID", default="")
 
@@ -219,8 +237,22 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "support.logging.ContextFilter"},
+        "mask": {"()": "support.logging.MaskingFilter"},  # tax ids, phones, invoice numbers
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "support.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            # JSON lines in production, readable lines in development (LOG_FORMAT).
+            "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
+            "filters": ["context", "mask"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"jieba": {"level": "WARNING"}},
 }
@@ -269,13 +301,13 @@ CELERY_BEAT_SCHEDULE["invoice-watches-recheck"] = {
 # --- Help desk (tickets) ---
 # Replies and notices reach people through this backend (tickets never imports bot).
 TICKETS_NOTIFY_BACKEND = env.str(
-    "TICKETS_NOTIFY_BACKEND", default="bot.dialog.ticket_channel.WeChatTicketBackend"
+    "TICKETS_NOTIFY_BACKEND", default="bot.helpdesk.backend.WeChatTicketBackend"
 )
 # Replies and notices outside the 48-hour window use the notice template of kind
 # ticket_event / satisfaction (admin → 通知模板; docs/helpdesk.md).
 # Optional dotted path `callable(ticket) -> list[dict]` re-verifying a ticket's invoices.
 TICKETS_INVOICE_REVERIFY = env.str(
-    "TICKETS_INVOICE_REVERIFY", default="bot.invoices.reverify.ticket_invoices_reverify"
+    "TICKETS_INVOICE_REVERIFY", default="bot.helpdesk.invoices.ticket_invoices_reverify"
 )
 TICKETS_REOPEN_DAYS = env.int("TICKETS_REOPEN_DAYS", default=7)
 TICKETS_AUTO_CLOSE_DAYS = env.int("TICKETS_AUTO_CLOSE_DAYS", default=7)
@@ -347,3 +379,123 @@ CELERY_BEAT_SCHEDULE["notices-detect-incidents"] = {
 }
 # HTTP calls in flight per delivery task (threads; WeChat's latency, not CPU, dominates).
 NOTICES_SEND_THREADS = env.int("NOTICES_SEND_THREADS", default=8)
+
+# --- Operations: backups, audit trail, metrics (support) ---
+# Backups (support/backup, docs/operations.md): `manage.py backup` / `manage.py restore`
+# through django-dbbackup's connectors (pg_dump/pg_restore; SQLite's backup API).
+DBBACKUP_CONNECTOR_MAPPING = {
+    "django.db.backends.postgresql": "support.backup.database.PostgresConnector",
+    "django.db.backends.sqlite3": "support.backup.database.SqliteConnector",
+}
+# The nightly backup task writes here and keeps BACKUP_KEEP_DAILY / _WEEKLY of them.
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(BASE_DIR / "backups"))
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+# Off-site copies in an S3-compatible store (django-storages); empty bucket = off.
+BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")
+if BACKUP_S3_BUCKET:
+    STORAGES["backups"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BACKUP_S3_BUCKET,
+            "location": env.str("BACKUP_S3_PREFIX", default="fapiao-desk"),
+            "endpoint_url": env.str("BACKUP_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("BACKUP_S3_REGION", default="") or None,
+            "access_key": env.str("BACKUP_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("BACKUP_S3_SECRET_ACCESS_KEY", default="") or None,
+            "file_overwrite": False,  # a name taken twice is an error, never a silent overwrite
+            "default_acl": "private",
+        },
+    }
+# The nightly backup (local copy, off-site copy, retention): on with off-site backups.
+if env.bool("BACKUP_NIGHTLY", default=bool(BACKUP_S3_BUCKET)):
+    from celery.schedules import crontab
+
+    _hour, _minute = env.str("BACKUP_NIGHTLY_AT", default="03:30").split(":")
+    CELERY_BEAT_SCHEDULE["backup-nightly"] = {
+        "task": "support.backup.tasks.backup_nightly",
+        "schedule": crontab(hour=int(_hour), minute=int(_minute)),
+    }
+CELERY_IMPORTS = ["support.backup.tasks"]
+
+# Audit trail (support/audit): every change of these models, field by field, by whom.
+_AUDIT_KB = ["nlu.intent", "nlu.faqentry", "nlu.keyword", "nlu.synonymgroup", "nlu.domainword"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = [
+    *_AUDIT_KB,
+    "nlu.replytemplate",
+    "tickets.cannedresponse",
+    "tickets.queue",
+    "tickets.slatarget",
+    "tickets.holiday",
+    {"model": "tickets.agentprofile", "m2m_fields": ["queues"]},
+    "invoices.ledgerinvoice",
+    "notices.noticetemplate",
+    {
+        "model": "auth.user",
+        "exclude_fields": ["last_login"],
+        "mask_fields": ["password"],
+        "m2m_fields": ["groups", "user_permissions"],
+    },
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+    "auth.permission",
+]
+AUDITLOG_CID_GETTER = "support.logging.current_request_id"  # entries carry the request id
+# Fixture loads (loaddata: raw saves) are data moving in bulk, not people changing it.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+# Celery logs through LOGGING above (JSON, request id, masking), not its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Metrics (support/metrics.py): /metrics for a scraper with the token or from an address
+# of the allow-list; nobody else. Multiprocess: set PROMETHEUS_MULTIPROC_DIR.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_DB_CACHE_SECONDS = env.int("METRICS_DB_CACHE_SECONDS", default=15)
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+if not DEBUG:
+    SECURE_REDIRECT_EXEMPT.append(r"^metrics$")  # scraped inside the network, like /healthz
+
+# --- Answer ratings and suggestions (bot.feedback), reports (bot.reports) ---
+# Share of knowledge-base answers that carry the prompt to rate them (有用 / 没用). A
+# prompted turn leaves the webhook's one-statement route (about 4x the CPU of a plain
+# answer, docs/benchmarks.md), so the share is the cost: 0.05 adds ~15 % CPU on answers.
+# 0 (the default) asks nobody; 有用 / 没用 after any answer still rates it.
+FEEDBACK_ASK_SHARE = env.float("FEEDBACK_ASK_SHARE", default=0.0)
+REPORTS_TIMEZONE = "Asia/Shanghai"
+REPORTS_MAX_RANGE_DAYS = env.int("REPORTS_MAX_RANGE_DAYS", default=366)
+# Days the refresh builds per run (newest first), and how far back it ever goes.
+REPORTS_DAYS_PER_RUN = env.int("REPORTS_DAYS_PER_RUN", default=7)
+REPORTS_BACKFILL_DAYS = env.int("REPORTS_BACKFILL_DAYS", default=400)
+REPORTS_MINING_MAX_TEXTS = env.int("REPORTS_MINING_MAX_TEXTS", default=5000)
+# Alarms: a rate >= threshold over window_minutes (with >= min_events events) opens an
+# episode; it closes below REPORTS_ALARM_CLEAR_FACTOR x threshold.
+REPORTS_ALARMS = {
+    "verify_upstream": {
+        "threshold": env.float("REPORTS_ALARM_VERIFY_UPSTREAM_RATE", default=0.2),
+        "window_minutes": env.int("REPORTS_ALARM_VERIFY_UPSTREAM_MINUTES", default=15),
+        "min_events": env.int("REPORTS_ALARM_VERIFY_UPSTREAM_MIN", default=10),
+    },
+    "webhook": {
+        "threshold": env.float("REPORTS_ALARM_WEBHOOK_RATE", default=0.05),
+        "window_minutes": env.int("REPORTS_ALARM_WEBHOOK_MINUTES", default=10),
+        "min_events": env.int("REPORTS_ALARM_WEBHOOK_MIN", default=20),
+    },
+    "notices": {
+        "threshold": env.float("REPORTS_ALARM_NOTICES_RATE", default=0.1),
+        "window_minutes": env.int("REPORTS_ALARM_NOTICES_MINUTES", default=30),
+        "min_events": env.int("REPORTS_ALARM_NOTICES_MIN", default=10),
+    },
+    "unanswered": {
+        "threshold": env.float("REPORTS_ALARM_UNANSWERED_RATE", default=0.4),
+        "window_minutes": env.int("REPORTS_ALARM_UNANSWERED_MINUTES", default=60),
+        "min_events": env.int("REPORTS_ALARM_UNANSWERED_MIN", default=20),
+    },
+}
+REPORTS_ALARM_CLEAR_FACTOR = env.float("REPORTS_ALARM_CLEAR_FACTOR", default=0.8)
+CELERY_BEAT_SCHEDULE["reports-refresh"] = {
+    "task": "bot.reports.tasks.reports_refresh_task",
+    "schedule": env.float("REPORTS_REFRESH_SECONDS", default=300.0),
+}
+CELERY_BEAT_SCHEDULE["reports-alarms-check"] = {
+    "task": "bot.reports.tasks.reports_alarms_check",
+    "schedule": env.float("REPORTS_ALARMS_SECONDS", default=60.0),
+}

@@ -3,8 +3,8 @@
 import pytest
 from django.core.cache import cache
 
+from bot.channels.wechat.fake_api import FakeWeChatApi
 from bot.simulator.envelope import build_delivery, message_fields, open_reply
-from bot.wechat.fake_api import FakeWeChatApi
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from tickets.models import (
     SlaTarget,
     Ticket,
     TicketEvent,
+    sla_breached_q,
 )
 from tickets.pagination import CappedCountPaginator
 
@@ -36,10 +37,7 @@ class SlaFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "breached":
-            return queryset.filter(
-                Q(first_response_breached_at__isnull=False)
-                | Q(resolution_breached_at__isnull=False)
-            )
+            return queryset.filter(sla_breached_q())
         horizon = {"due_1h": now + timedelta(hours=1)}.get(self.value())
         if self.value() == "due_today":
             horizon = timezone.localtime(now).replace(hour=23, minute=59, second=59)
@@ -168,7 +166,7 @@ class TicketAdmin(AgentOnlyAdmin):
 
     @admin.display(description="SLA")
     def sla(self, obj: Ticket) -> str:
-        if obj.first_response_breached_at or obj.resolution_breached_at:
+        if obj.sla_breached:
             return format_html('<span style="color:#ba2121;font-weight:bold">{}</span>', "已超时")
         if not obj.is_active:
             return "—"

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -108,25 +107,19 @@ class TicketPage:
         )
 
     def update(self, request, pk):
-        @transaction.atomic  # all or nothing, like the API's PATCH
         def act(ticket):
             post = request.POST
-            if "assignee" in post:
-                user = None
-                if post["assignee"]:
-                    user = get_user_model().objects.filter(pk=post["assignee"]).first()
-                services.ticket_assign(ticket=ticket, assignee=user, actor=request.user)
-            if post.get("priority"):
-                services.ticket_priority_set(
-                    ticket=ticket, priority=post["priority"], actor=request.user
-                )
+            tags = None
             if "tags" in post:
                 tags = post["tags"].replace("，", ",").split(",")
-                services.ticket_tags_set(ticket=ticket, tags=tags, actor=request.user)
-            if post.get("status"):
-                services.ticket_status_change(
-                    ticket=ticket, status=post["status"], actor=request.user
-                )
+            services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                status=post.get("status") or None,
+                priority=post.get("priority") or None,
+                tags=tags,
+                assignee_id=post["assignee"] if "assignee" in post else services.UNCHANGED,
+            )
 
         return self._post(request, pk, act, "已保存")
 

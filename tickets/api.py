@@ -1,11 +1,14 @@
-"""Agent API of the help desk (DRF, thin): tickets, replies, notes, queues, canned responses."""
+"""Agent API of the help desk (DRF, thin): tickets, replies, notes, queues, canned responses.
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
+A refused service call raises `services.TicketError` (a `support.errors.DomainError`);
+`support.api.exception_handler` turns it into the one error format, so views do not
+catch it.
+"""
+
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,15 +26,6 @@ class IsAgent(BasePermission):
         return selectors.is_agent(request.user)
 
 
-class TicketConflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-def _raise(error: services.TicketError):
-    raise TicketConflict(detail=error.message, code=error.code.value)
-
-
 def _visible(request, pk: int) -> Ticket:
     return get_object_or_404(selectors.tickets_visible_to(user=request.user), pk=pk)
 
@@ -41,7 +35,7 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
     nickname = serializers.CharField(source="requester_name")
     queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    sla_breached = serializers.SerializerMethodField()
+    sla_breached = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Ticket
@@ -67,9 +61,6 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
             "sla_breached",
             "satisfaction",
         ]
-
-    def get_sla_breached(self, obj: Ticket) -> bool:
-        return bool(obj.first_response_breached_at or obj.resolution_breached_at)
 
 
 class TicketMessageOutputSerializer(serializers.ModelSerializer):
@@ -141,33 +132,16 @@ class TicketDetailApi(APIView):
         data = self.TicketPatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            # All or nothing: a refused status change keeps the assignee and priority too.
-            with transaction.atomic():
-                self._apply(request, ticket, values)
-        except services.TicketError as error:
-            _raise(error)
+        services.ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            status=values.get("status"),
+            priority=values.get("priority"),
+            tags=values.get("tags"),
+            assignee_username=values.get("assignee", services.UNCHANGED),
+            note=values["note"],
+        )
         return Response(TicketDetailOutputSerializer(self._detail(request, pk)).data)
-
-    @staticmethod
-    def _apply(request, ticket: Ticket, values: dict) -> None:
-        if "assignee" in values:
-            assignee = None
-            if values["assignee"]:
-                assignee = get_user_model().objects.filter(username=values["assignee"]).first()
-                if assignee is None:
-                    raise exceptions.ValidationError({"assignee": ["用户不存在"]})
-            services.ticket_assign(ticket=ticket, assignee=assignee, actor=request.user)
-        if "priority" in values:
-            services.ticket_priority_set(
-                ticket=ticket, priority=values["priority"], actor=request.user
-            )
-        if "tags" in values:
-            services.ticket_tags_set(ticket=ticket, tags=values["tags"], actor=request.user)
-        if "status" in values:
-            services.ticket_status_change(
-                ticket=ticket, status=values["status"], actor=request.user, note=values["note"]
-            )
 
 
 class TicketReplyInputSerializer(serializers.Serializer):
@@ -196,15 +170,12 @@ class TicketReplyCreateApi(APIView):
         ticket = _visible(request, pk)
         data = TicketReplyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            message = services.ticket_reply_send(
-                ticket=ticket,
-                author=request.user,
-                text=data.validated_data["text"],
-                status=data.validated_data.get("status"),
-            )
-        except services.TicketError as error:
-            _raise(error)
+        message = services.ticket_reply_send(
+            ticket=ticket,
+            author=request.user,
+            text=data.validated_data["text"],
+            status=data.validated_data.get("status"),
+        )
         info = get_backend().delivery_status(refs=[message.delivery_ref]).get(message.delivery_ref)
         body = {
             "id": message.pk,
@@ -232,12 +203,9 @@ class TicketNoteCreateApi(APIView):
         ticket = _visible(request, pk)
         data = self.TicketNoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            note = services.ticket_note_add(
-                ticket=ticket, author=request.user, text=data.validated_data["text"]
-            )
-        except services.TicketError as error:
-            _raise(error)
+        note = services.ticket_note_add(
+            ticket=ticket, author=request.user, text=data.validated_data["text"]
+        )
         return Response(TicketMessageOutputSerializer(note).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,5 +1,8 @@
 """Help-desk models: queues, agents, tickets, their conversation and audit trail."""
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -132,6 +135,16 @@ class TicketCounter(models.Model):
         return f"{self.day}: {self.last}"
 
 
+# The clocks' recorded breaches (set by the SLA check, once per clock). A ticket is
+# "SLA breached" when any is set: `Ticket.sla_breached` in Python, `sla_breached_q()` in SQL.
+SLA_BREACH_FIELDS = ("first_response_breached_at", "resolution_breached_at")
+
+
+def sla_breached_q() -> Q:
+    """Tickets with a breach recorded on any clock (the filter form of `Ticket.sla_breached`)."""
+    return reduce(operator.or_, (Q(**{f"{name}__isnull": False}) for name in SLA_BREACH_FIELDS))
+
+
 class Ticket(models.Model):
     """One request for a person, from one requester, worked in one queue."""
 
@@ -247,8 +260,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["-created_at"],
                 name="tickets_breached_newest",
-                condition=Q(first_response_breached_at__isnull=False)
-                | Q(resolution_breached_at__isnull=False),
+                condition=sla_breached_q(),
             ),
             models.Index(
                 fields=["-created_at"],
@@ -263,6 +275,11 @@ class Ticket(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def sla_breached(self) -> bool:
+        """A breach is recorded on any SLA clock (see `sla_breached_q`)."""
+        return any(getattr(self, name) is not None for name in SLA_BREACH_FIELDS)
 
 
 class TicketInvoiceNumber(models.Model):

@@ -3,11 +3,19 @@
 Like Django's `EMAIL_BACKEND`: the help desk knows no channel; the WeChat side
 provides a backend that pushes to the follower and alerts staff. Three calls:
 
-- `reply_send`: an agent's reply, called inside the service's transaction so the
-  channel can record its outgoing message atomically; returns a delivery ref.
+- `reply_send`: an agent's reply (its TicketMessage), called inside the service's
+  transaction so the channel can record its outgoing message atomically; returns
+  a delivery ref.
 - `requester_notify` / `staff_alert`: status notices, handed over after commit
-  (`notice_on_commit`), so nothing is announced for a rolled-back change.
+  (`notice_on_commit`, `alert_on_commit`), so nothing is announced for a
+  rolled-back change.
 - `delivery_status`: how the replies with these refs went (shown to agents).
+
+Every call names what it is about: the reply's message, the TicketEvent of the
+change (`event_id`), the event or message that raised an alert (`ref`, see
+`source_ref`), captured by the service that created it. A backend keys its
+idempotency on these and never guesses from "the latest row", which two quick
+changes to one ticket would share.
 
 The backend renders the words itself: user-facing text belongs to the channel.
 """
@@ -22,7 +30,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
-    from tickets.models import Ticket
+    from tickets.models import Ticket, TicketEvent, TicketMessage
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +71,24 @@ class DeliveryInfo:
 class BaseBackend:
     """Subclass and name it in `TICKETS_NOTIFY_BACKEND`."""
 
-    def reply_send(self, *, ticket: "Ticket", text: str) -> str:
+    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
         """Send an agent's reply to the requester; return a ref for `delivery_status`."""
         raise NotImplementedError
 
-    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind) -> None:
+    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
+        """Tell the requester about the change audited as TicketEvent `event_id`."""
         raise NotImplementedError
 
     def staff_alert(
-        self, *, ticket: "Ticket", kind: NoticeKind, recipients: list[str], text: str = ""
+        self,
+        *,
+        ticket: "Ticket",
+        kind: NoticeKind,
+        recipients: list[str],
+        ref: str,
+        text: str = "",
     ) -> None:
-        """Alert staff; `recipients` are the agents' `notify_ref` values."""
+        """Alert staff; `recipients` are the agents' `notify_ref` values, `ref` the cause."""
         raise NotImplementedError
 
     def delivery_status(self, *, refs: list[str]) -> dict[str, DeliveryInfo]:
@@ -87,17 +102,23 @@ class BaseBackend:
 class LoggingBackend(BaseBackend):
     """Log every notice and deliver nothing: the default until a channel plugs in."""
 
-    def reply_send(self, *, ticket: "Ticket", text: str) -> str:
-        logger.info("ticket %s reply: %s", ticket.number, text)
+    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
+        logger.info("ticket %s reply %s: %s", ticket.number, message.pk, message.text)
         return ""
 
-    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind) -> None:
-        logger.info("ticket %s notice %s", ticket.number, kind)
+    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
+        logger.info("ticket %s notice %s (event %s)", ticket.number, kind, event_id)
 
     def staff_alert(
-        self, *, ticket: "Ticket", kind: NoticeKind, recipients: list[str], text: str = ""
+        self,
+        *,
+        ticket: "Ticket",
+        kind: NoticeKind,
+        recipients: list[str],
+        ref: str,
+        text: str = "",
     ) -> None:
-        logger.info("ticket %s staff alert %s to %s", ticket.number, kind, recipients)
+        logger.info("ticket %s staff alert %s (%s) to %s", ticket.number, kind, ref, recipients)
 
 
 # What the LocmemBackend received, oldest first (tests read and clear it):
@@ -108,15 +129,21 @@ outbox: list[tuple[str, str, str]] = []
 class LocmemBackend(BaseBackend):
     """Keep everything in `tickets.notify.outbox`; replies count as delivered."""
 
-    def reply_send(self, *, ticket: "Ticket", text: str) -> str:
-        outbox.append((ticket.number, "reply", text))
+    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
+        outbox.append((ticket.number, "reply", message.text))
         return f"locmem:{len(outbox)}"
 
-    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind) -> None:
+    def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
         outbox.append((ticket.number, str(kind), ""))
 
     def staff_alert(
-        self, *, ticket: "Ticket", kind: NoticeKind, recipients: list[str], text: str = ""
+        self,
+        *,
+        ticket: "Ticket",
+        kind: NoticeKind,
+        recipients: list[str],
+        ref: str,
+        text: str = "",
     ) -> None:
         outbox.append((ticket.number, str(kind), ",".join(recipients)))
 
@@ -129,26 +156,33 @@ def get_backend() -> BaseBackend:
     return import_string(path)()
 
 
-def notice_on_commit(*, ticket: "Ticket", kind: NoticeKind) -> None:
-    """Tell the requester once the surrounding transaction commits."""
+def source_ref(source: "TicketEvent | TicketMessage") -> str:
+    """Name the row that raised a notice, e.g. `ticketevent:12` or `ticketmessage:34`."""
+    return f"{source._meta.model_name}:{source.pk}"
+
+
+def notice_on_commit(*, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
+    """Tell the requester about event `event_id` once the surrounding transaction commits."""
 
     def send() -> None:
-        get_backend().requester_notify(ticket=ticket, kind=kind)
+        get_backend().requester_notify(ticket=ticket, kind=kind, event_id=event_id)
 
     # robust: a failing channel must not turn a committed change into an error.
     transaction.on_commit(send, robust=True)
 
 
 def alert_on_commit(
-    *, ticket: "Ticket", kind: NoticeKind, recipients: list[str], text: str = ""
+    *, ticket: "Ticket", kind: NoticeKind, recipients: list[str], ref: str, text: str = ""
 ) -> None:
-    """Alert staff once the surrounding transaction commits (nobody to alert: a no-op)."""
-    recipients = [ref for ref in recipients if ref]
+    """Alert staff about `ref` once the surrounding transaction commits (nobody: a no-op)."""
+    recipients = [r for r in recipients if r]
     if not recipients:
         return
 
     def send() -> None:
-        get_backend().staff_alert(ticket=ticket, kind=kind, recipients=recipients, text=text)
+        get_backend().staff_alert(
+            ticket=ticket, kind=kind, recipients=recipients, ref=ref, text=text
+        )
 
     transaction.on_commit(send, robust=True)
 

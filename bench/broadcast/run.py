@@ -186,8 +186,8 @@ def _prepare(followers: int) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from bot.conversations.models import Follower
     from bot.notices.models import NoticeTemplate
-    from bot.wechat.models import Follower
 
     call_command("migrate", verbosity=0)
     if Follower.objects.filter(openid__startswith="bench-").count() != followers:

@@ -134,12 +134,26 @@ def commits(dsn: str) -> int:
     return int(row[0])
 
 
-def settle(dsn: str) -> None:
-    """Do now the database work our run left behind (autovacuum, the checkpoint), so that it
+# The tables each storing app writes, by App.store in run.py.
+TABLES = {
+    "ours": ("wechat_message", "wechat_follower"),
+    "peer": ("peer_message", "peer_follower"),
+}
+
+
+def settle(dsn: str, store: str = "ours") -> None:
+    """Do now the database work a run left behind (autovacuum, the checkpoint), so that it
     does not run, on the same two cores, during the next app's measured run."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE wechat_message, wechat_follower")
+        conn.execute(f"VACUUM ANALYZE {', '.join(TABLES[store])}")
         conn.execute("CHECKPOINT")
+
+
+def peer_reset(dsn: str) -> None:
+    """Drop the peer's tables: peer_app.py creates them again, empty and with its current
+    schema, when its workers start, so that no run (nor warm-up) inherits rows of another."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS peer_message, peer_follower")
 
 
 @dataclass
@@ -304,23 +318,29 @@ def answered_ids(answers_dir: Path, tag: str) -> set[str]:
     return ids
 
 
-def persistence_check(dsn: str, answers_dir: Path, tag: str) -> Persistence:
-    """Compare the messages wrk saw answered with the inbound rows of the run."""
+# Per storing app: the run's inbound MsgIds, and the count of stored replies to them.
+_PERSISTENCE_SQL = {
+    "ours": (
+        "SELECT wechat_msg_id FROM wechat_message WHERE direction = 'in' AND wechat_msg_id LIKE %s",
+        "SELECT count(*) FROM wechat_message r JOIN wechat_message m ON r.reply_to_id = m.id "
+        "WHERE r.channel = 'passive' AND m.wechat_msg_id LIKE %s",
+    ),
+    "peer": (
+        "SELECT msg_id FROM peer_message WHERE direction = 'in' AND msg_id LIKE %s",
+        "SELECT count(*) FROM peer_message r JOIN peer_message m ON r.reply_to_id = m.id "
+        "WHERE r.direction = 'out' AND m.msg_id LIKE %s",
+    ),
+}
+
+
+def persistence_check(dsn: str, answers_dir: Path, tag: str, store: str = "ours") -> Persistence:
+    """Compare the messages wrk saw answered with the inbound rows of the run
+    (`store`: whose tables, "ours" or "peer")."""
+    rows_sql, replies_sql = _PERSISTENCE_SQL[store]
     answered = answered_ids(answers_dir, tag)
     with psycopg.connect(dsn) as conn:
-        stored = {
-            row[0]
-            for row in conn.execute(
-                "SELECT wechat_msg_id FROM wechat_message "
-                "WHERE direction = 'in' AND wechat_msg_id LIKE %s",
-                [tag + "%"],
-            )
-        }
-        replies = conn.execute(
-            "SELECT count(*) FROM wechat_message r JOIN wechat_message m ON r.reply_to_id = m.id "
-            "WHERE r.channel = 'passive' AND m.wechat_msg_id LIKE %s",
-            [tag + "%"],
-        ).fetchone()[0]
+        stored = {row[0] for row in conn.execute(rows_sql, [tag + "%"])}
+        replies = conn.execute(replies_sql, [tag + "%"]).fetchone()[0]
     return Persistence(
         answered=len(answered),
         rows=len(stored),

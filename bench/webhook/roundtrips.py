@@ -8,9 +8,9 @@ benchmark's environment (PostgreSQL + Redis); it can also run alone:
 
 It sends the same kind of message as wechat.lua through Django's test client (so
 through the URL, the middleware and the view), once from a new follower and once
-from a returning one (the fast path), and prints one JSON line per case. The test client skips
-Django's per-request connection health check; under gunicorn each request also
-runs one `SELECT 1` while CONN_HEALTH_CHECKS is on.
+from a returning one (a simple turn: one statement), and prints one JSON line per
+case. The test client skips Django's per-request connection health check; under
+gunicorn each request also runs one `SELECT 1` while CONN_HEALTH_CHECKS is on.
 """
 
 import json
@@ -64,7 +64,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from bot.simulator.envelope import build_delivery, message_fields
-    from bot.wechat.group_commit import group_commit
+    from support.db.group_commit import group_commit
 
     cache_calls: list[str] = []
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
@@ -93,8 +93,8 @@ def main() -> int:
 
     send()  # warm: the KB index, templates, the connection
     openid = f"obenchcount{secrets.token_hex(6)}"
-    # The first message of a follower takes the full path and learns that the help desk
-    # has nothing for them; the next ones take the fast path (bot/dialog/fastpath.py).
+    # The first message of a follower costs one query more (the help desk learns it has
+    # nothing for them); the next ones only the turn's one statement (bot/dialog/receive.py).
     for case in ("new follower", "returning follower"):
         print("ROUNDTRIPS " + json.dumps({"case": case, **send()}, ensure_ascii=False))
     return 0

@@ -1,28 +1,64 @@
-"""Route a stored inbound message to the part of the bot that answers it.
+"""Route a message to the part of the bot that answers it: one chain of hooks.
 
-Free text (typed, or a voice message's recognition text) goes through three
-stages, each owned by one module:
+Free text (typed, or a voice message's recognition) goes through
+`BEFORE_NLU` hooks, the NLU, then `AFTER_NLU` hooks; the first hook that
+returns a reply answers, else the knowledge base's answer does. Every hook
+brings its own "would I act?" predicate (`wants`), read from the turn alone —
+the cached conversation state and help-desk flag, the text, the understood
+reply — and its act runs only when the predicate holds. A hook without a
+predicate cannot be registered.
 
-1. `helpdesk.helpdesk_turn`: a pending satisfaction answer, or a message that
-   joins the follower's open ticket (it may still let the bot answer);
-2. `invoice_turn.invoice_turn`: invoice fields in the text, or an ongoing
-   slot-filling conversation (取消 included);
-3. `bot.nlu.nlu_reply`: intent and knowledge-base answer; then the helpdesk and
-   invoice modules may act on the understood intent (escalate, show tickets,
-   start verification) before the knowledge-base answer is sent.
-
-A stage returns the reply text, or None to pass the message on.
+`turn_is_simple` composes the same predicates: when none holds, the reply is
+the knowledge base's answer and nothing else happens, so the receive path can
+store the whole turn at once (`bot.dialog.receive`). Nothing is copied: a hook
+added here is seen by both.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
-from bot.dialog import helpdesk, invoice_turn
-from bot.dialog.incidents import incident_addendum, incident_intent_matters
-from bot.dialog.services import message_intent_set
-from bot.nlu.services import NluReply, nlu_reply
-from bot.wechat.models import Message
+from bot.conversations.models import Message
+from bot.conversations.services import message_intent_set
+from bot.dialog.hooks import feedback, helpdesk, incidents, invoices
+from bot.dialog.state import Turn
+from bot.nlu.services import nlu_understand
 
-# Menu keys (bot/wechat/menu.json) answered by a fixed text.
+
+@dataclass(frozen=True)
+class Hook:
+    """A step of the chain: `act` runs only when `wants` holds (the hook's own guard)."""
+
+    name: str
+    wants: Callable[[Turn], bool]
+    act: Callable[[Turn], str | None]
+
+    def __post_init__(self) -> None:
+        if not callable(self.wants) or not callable(self.act):
+            raise TypeError(f"hook {self.name!r} needs a `wants` predicate and an `act`")
+
+    def run(self, turn: Turn) -> str | None:
+        return self.act(turn) if self.wants(turn) else None
+
+
+BEFORE_NLU: tuple[Hook, ...] = (
+    Hook("helpdesk.join_or_rate", helpdesk.before_wants, helpdesk.before_act),
+    Hook("feedback.rate", feedback.rate_wants, feedback.rate_act),
+    Hook("invoices.slots", invoices.slots_wants, invoices.slots_act),
+)
+AFTER_NLU: tuple[Hook, ...] = (
+    Hook("feedback.suggestion", feedback.suggestion_wants, feedback.suggestion_act),
+    Hook("helpdesk.escalate_or_list", helpdesk.after_wants, helpdesk.after_act),
+    Hook("invoices.start", invoices.start_wants, invoices.start_act),
+    Hook("incidents.notice", incidents.after_wants, incidents.after_act),
+    # Last: it adds the prompt to rate the knowledge base's answer, the reply nobody else gave.
+    Hook("feedback.ask", feedback.ask_wants, feedback.ask_act),
+)
+
+# Menu keys (bot/channels/wechat/menu.json) answered by a fixed text.
 MENU_REPLIES = {
     "HELP": "bot/replies/help.txt",
     "NOT_FOUND_HELP": "bot/replies/menu_not_found.txt",
@@ -34,77 +70,76 @@ def _render(template: str, **context) -> str:
     return render_to_string(template, context).strip()
 
 
-def text_reply(*, message: Message, text: str, understood: NluReply | None = None) -> str:
-    """Answer free text (typed, or a voice message's recognition text).
+def understand(turn: Turn) -> None:
+    """Run the NLU once per turn; its memory goes into the conversation state."""
+    if turn.understood is not None:
+        return
+    result = nlu_understand(
+        state=turn.state.nlu_context(), text=turn.text or "", kb_version=turn.kb_version
+    )
+    turn.state.nlu_apply(context=result.context, forget=result.forget)
+    turn.understood = result.reply
 
-    `understood`: the NLU's reply to this text, when the webhook's fast path
-    already computed it (`bot.dialog.fastpath`); the NLU then does not run again.
-    """
-    reply = helpdesk.helpdesk_turn(message=message, text=text)
-    if reply is not None:
-        return reply
-    reply = invoice_turn.invoice_turn(message=message, text=text)
-    if reply is not None:
-        return reply
-    if understood is None:
-        understood = nlu_reply(conversation_key=message.follower.openid, text=text)
-    message_intent_set(message=message, intent=understood.intent)
-    for after_nlu in (helpdesk.helpdesk_after_nlu, invoice_turn.invoice_after_nlu):
-        reply = after_nlu(message=message, nlu=understood)
+
+def turn_is_simple(turn: Turn) -> bool:
+    """Whether the knowledge base's answer is the whole reply (no hook would act)."""
+    if turn.text is None or any(hook.wants(turn) for hook in BEFORE_NLU):
+        return False
+    understand(turn)
+    if not turn.understood.text:
+        return False
+    return not any(hook.wants(turn) for hook in AFTER_NLU)
+
+
+def text_reply(turn: Turn) -> str:
+    """Answer free text through the chain; `turn.message` is stored."""
+    for hook in BEFORE_NLU:
+        reply = hook.run(turn)
         if reply is not None:
             return reply
-    if incident_intent_matters(understood.intent):
-        notice = incident_addendum(message=message)
-        if notice:
-            return f"{understood.text}\n\n{notice}"
-    return understood.text
+    understand(turn)
+    message_intent_set(message=turn.message, intent=turn.understood.intent)
+    for hook in AFTER_NLU:
+        reply = hook.run(turn)
+        if reply is not None:
+            return reply
+    return turn.understood.text
 
 
-def menu_reply(*, message: Message) -> str:
-    key = message.event_key
+def menu_reply(turn: Turn) -> str:
+    key = turn.message.event_key
     if key == "VERIFY_INVOICE":
-        return invoice_turn.invoice_start(message=message)
+        return invoices.invoice_start(turn)
     if key == "MY_TICKETS":
-        return helpdesk.my_tickets_reply(message=message)
+        return helpdesk.my_tickets_reply(requester_ref=turn.openid)
     if key == "HUMAN_AGENT":
-        return helpdesk.escalate(message=message, reason="asked", category="human_agent")
+        return helpdesk.menu_escalate(turn)
     return _render(MENU_REPLIES.get(key, "bot/replies/help.txt"))
 
 
-def event_reply(*, message: Message) -> str | None:
-    event = message.event.lower()
+def event_reply(turn: Turn) -> str | None:
+    event = turn.message.event.lower()
     if event == "subscribe":
         return _render("bot/replies/welcome.txt")
     if event == "scan":
         return _render("bot/replies/welcome_back.txt")
     if event == "click":
-        return menu_reply(message=message)
+        return menu_reply(turn)
     # unsubscribe, VIEW, LOCATION, delivery reports: nothing to say.
     return None
 
 
-def reply_to(
-    *,
-    message: Message,
-    understood: NluReply | None = None,
-    photo: invoice_turn.PhotoRead | None = None,
-) -> str | None:
-    """Return the passive reply text for an inbound message, or None for `success`.
-
-    `understood`: see `text_reply` (free text only). `photo`: an image message's photo
-    already read by the webhook (`invoice_turn.photo_read`), outside the transaction.
-    """
-    kind = message.msg_type
-    if kind == Message.Type.TEXT:
-        return text_reply(message=message, text=message.text, understood=understood)
-    if kind == Message.Type.VOICE:
-        if not message.recognition.strip():
+def reply_to(turn: Turn) -> str | None:
+    """Return the passive reply for a stored inbound message, or None for `success`."""
+    kind = turn.message.msg_type
+    if kind in (Message.Type.TEXT, Message.Type.VOICE):
+        if turn.text is None:
             return _render("bot/replies/voice_unrecognised.txt")
-        return text_reply(message=message, text=message.recognition, understood=understood)
+        return text_reply(turn)
     if kind == Message.Type.IMAGE:
-        return invoice_turn.invoice_photo(message=message, read=photo)
+        return invoices.invoice_photo(turn)
     if kind == Message.Type.EVENT:
-        return event_reply(message=message)
+        return event_reply(turn)
     if kind == Message.Type.LOCATION:
         return None
     return _render("bot/replies/unsupported.txt")

@@ -90,7 +90,7 @@ class VerificationRecord(InvoiceFieldsMixin):
     PENDING = "pending"
 
     follower = models.ForeignKey(
-        "wechat.Follower",
+        "conversations.Follower",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -169,7 +169,7 @@ class InvoiceWatch(InvoiceFieldsMixin):
         CANCELLED = "cancelled", "已取消"
 
     follower = models.ForeignKey(
-        "wechat.Follower",
+        "conversations.Follower",
         on_delete=models.CASCADE,
         related_name="invoice_watches",
         verbose_name="粉丝",

@@ -5,7 +5,6 @@ hold a web process past WeChat's 5-second reply window. In embedded mode the
 simulator keeps uploaded images under MEDIA_ROOT, the way WeChat hosts them.
 """
 
-import json
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -13,10 +12,14 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from wechatpy.exceptions import WeChatClientException
 
+from bot.channels.wechat.client import (
+    MediaTooLarge,
+    WeChatApiError,
+    wechat_client,
+    wechat_configured,
+)
 from bot.invoices.qr import MAX_IMAGE_BYTES
-from bot.wechat.client import SupportWeChatClient, WeChatApiError, wechat_client, wechat_configured
 
 # Hosts WeChat serves PicUrl from; anything else is not fetched (no requests to arbitrary hosts).
 DEFAULT_PIC_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn")
@@ -62,30 +65,11 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
     return bytes(body)
 
 
-def _media_get(client: SupportWeChatClient, media_id: str) -> bytes:
-    """GET /cgi-bin/media/get streamed; a JSON answer is a WeChat error, raised for `call`."""
-    with client._http.get(
-        f"{client.API_BASE_URL}media/get",
-        params={"access_token": client.access_token, "media_id": media_id},
-        stream=True,
-        timeout=_timeout(),
-    ) as response:
-        response.raise_for_status()
-        body = _read_capped(response, _max_bytes())
-        ctype = response.headers.get("Content-Type", "")
-    if "json" in ctype or "text/plain" in ctype or body[:1] == b"{":
-        try:
-            result = json.loads(body.decode("utf-8", "replace"))
-        except ValueError:
-            return body
-        if isinstance(result, dict) and result.get("errcode"):
-            raise WeChatClientException(int(result["errcode"]), result.get("errmsg", ""))
-    return body
-
-
 def _from_media(media_id: str) -> bytes:
     try:
-        return wechat_client().call(lambda client: _media_get(client, media_id))
+        return wechat_client().media.download(media_id, max_bytes=_max_bytes(), timeout=_timeout())
+    except MediaTooLarge as exc:
+        raise PhotoError(PhotoFailure.TOO_LARGE, exc.detail) from exc
     except WeChatApiError as exc:
         raise PhotoError(PhotoFailure.FETCH_FAILED, str(exc)) from exc
 

@@ -14,11 +14,13 @@ from bot.invoices.extraction import InvoiceFields
 from bot.invoices.kinds import Kind
 from bot.invoices.models import DailyCheckCount, Result, VerificationRecord
 from bot.invoices.rules import limit_check, rules_check
+from bot.invoices.signals import invoice_check_needs_person
 from bot.invoices.verification import ChainResult, VerifyRequest, verify_chain
 from bot.invoices.verification import verification_is_fast as verification_is_fast  # for dialog
 from bot.invoices.watching import STILL_MISSING, invoice_watch_settle, invoice_watch_start
-from bot.wechat.models import Follower
-from bot.wechat.outbound import outbound_text_send
+from bot.notices.models import NoticeKind
+from bot.notices.services import notice_send
+from support import metrics
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _check_run(
         if stop is None:
             DailyCheckCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
             chain = verify_chain(_verify_request(fields))
+            metrics.verification_observed(chain)
     outcome = diagnosis_make(
         fields=fields,
         decoded=decoded,
@@ -248,28 +251,17 @@ def invoice_check_push_run(*, record_id: int) -> CheckOutcome | None:
         return None
     outcome = _check_run(record=record, fields=record_fields(record), start_watch=True)
     if record.follower_id:
-        follower = Follower.objects.get(pk=record.follower_id)
-        outbound_text_send(follower=follower, text=outcome.reply)
+        notice_send(
+            kind=NoticeKind.INVOICE_CHECK_RESULT,
+            follower_id=record.follower_id,
+            text=outcome.reply,
+            idempotency_key=f"invoice-check:{record.pk}",
+        )
         if outcome.needs_person:
-            _diagnosis_escalate(follower=follower, record=record, outcome=outcome)
+            invoice_check_needs_person.send(
+                sender=VerificationRecord,
+                follower_id=record.follower_id,
+                fields=record_fields(record),
+                outcome=outcome,
+            )
     return outcome
-
-
-def _diagnosis_escalate(*, follower: Follower, record, outcome: CheckOutcome) -> None:
-    """A pushed answer a person must act on: open a ticket (announced by its own notice)."""
-    # Imported here: bot.dialog imports this module; the help desk is reached only at run time.
-    from bot.dialog.helpdesk import DIAGNOSIS, escalate_follower
-    from bot.invoices.reverify import diagnosis_category, invoice_snapshot
-
-    snapshot = invoice_snapshot(
-        fields=record_fields(record),
-        result=outcome.result.value,
-        reply=outcome.reply,
-        diagnosis=outcome.diagnosis.value,
-    )
-    escalate_follower(
-        follower=follower,
-        reason=DIAGNOSIS,
-        category=diagnosis_category(outcome.diagnosis.value),
-        invoices=[snapshot],
-    )

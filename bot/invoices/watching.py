@@ -18,6 +18,7 @@ from django.utils import timezone
 from bot.invoices.extraction import InvoiceFields
 from bot.invoices.models import InvoiceWatch
 from bot.invoices.selectors import daily_check_count, watch_checks_on
+from bot.invoices.signals import invoice_watch_expired
 
 # Diagnoses after which the invoice is still not in the tax system: keep watching.
 STILL_MISSING = frozenset(
@@ -115,53 +116,9 @@ def watch_notice_push(*, watch: InvoiceWatch, text: str, event: str) -> None:
     )
 
 
-def watch_snapshot(*, watch: InvoiceWatch) -> dict:
-    """The watched invoice as the help desk keeps it, with the last answer about it."""
-    from bot.invoices.diagnosis import Diagnosis, DiagnosisOutcome, diagnosis_reply
-    from bot.invoices.models import Result, VerificationRecord
-    from bot.invoices.reverify import invoice_snapshot
-    from bot.invoices.services import record_fields
-
-    fields = record_fields(watch)
-    record = watch.last_record or (
-        VerificationRecord.objects.filter(
-            follower_id=watch.follower_id,
-            invoice_code=watch.invoice_code,
-            invoice_number=watch.invoice_number,
-        )
-        .exclude(result=VerificationRecord.PENDING)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    known = {d.value for d in Diagnosis}, {r.value for r in Result}
-    if record is None or record.diagnosis not in known[0] or record.result not in known[1]:
-        return invoice_snapshot(fields=fields, result=watch.last_result, reply="", diagnosis="")
-    outcome = DiagnosisOutcome(
-        code=Diagnosis(record.diagnosis),
-        result=Result(record.result),
-        needs_person=True,
-        should_watch=False,
-        context={k: v for k, v in (record.details or {}).items() if k != "attempts"},
-    )
-    reply = diagnosis_reply(
-        outcome=outcome, fields=fields, kind=watch.kind, region=watch.region, watching=False
-    )
-    return invoice_snapshot(
-        fields=fields, result=record.result, reply=reply, diagnosis=record.diagnosis
-    )
-
-
 def watch_expired_escalate(*, watch: InvoiceWatch) -> None:
-    """Hand an invoice that never appeared to people: a ticket (or the follower's open one)."""
-    # Imported here: bot.dialog imports this app, never the other way round at import time.
-    from bot.dialog.helpdesk import WATCH_EXPIRED, escalate_follower
-
-    escalate_follower(
-        follower=watch.follower,
-        reason=WATCH_EXPIRED,
-        category="sync_delay",
-        invoices=[watch_snapshot(watch=watch)],
-    )
+    """Hand an invoice that never appeared to people (the help desk receives the signal)."""
+    invoice_watch_expired.send(sender=InvoiceWatch, watch=watch)
 
 
 def _render(template: str, watch: InvoiceWatch, **context) -> str:

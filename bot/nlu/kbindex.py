@@ -13,9 +13,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from bot.nlu import segment
+from bot.nlu.clauses import focus_span
 from bot.nlu.normalize import Extracted, extract, normalise
 from bot.nlu.phonetic import COMMON_WORD_FREQ, HomophoneRepairer
+from bot.nlu.pinyin_input import PinyinReader
+from bot.nlu.quotes import MessageTable, compact
+from bot.nlu.regexscan import RegexScan
 
 # Feature families and their weight in the cosine similarity: whole words
 # matter most, character bigrams rescue segmentation differences.
@@ -23,12 +29,22 @@ WORD_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.4
 # Weight of a feature the KB has never seen, relative to the rarest known one.
 UNSEEN_IDF_FACTOR = 0.75
+# Similarities below this are left out of the candidates: alone they cannot make a
+# decision, and next to a keyword they would add less than its weight by far.
+MIN_SIMILARITY = 0.1
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 _CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 _END = ""  # trie key marking the end of a keyword part (a real key is one character)
 # Memo of per-text results on one index (see TextMemo).
 MEMO_MAX_ENTRIES = 4096
 MEMO_MAX_TEXT_CHARS = 120
+# Words a pinyin-typed message is most often made of besides the KB's own: question
+# words and verbs that KB sentences may lack in some forms.
+PINYIN_BASE_WORDS = (
+    "怎么 怎么办 怎么弄 为什么 如何 哪里 在哪 在哪里 多久 可以 不能 能不能 什么 一直 显示 "
+    "提示 还是 已经 没有 不了 不到 查到 查不到 下载 打不开 登不上 是不是 要不要 我的 我们 "
+    "你们 客服 一下 帮我 老师 你好 谢谢"
+).split()
 
 
 class TextMemo:
@@ -74,14 +90,17 @@ class Entry:
 @dataclass(frozen=True)
 class CompiledKeyword:
     word: str
-    kind: str  # "boost" | "required" | "negative"
+    kind: str  # "boost" | "required" | "negative" | "message"
     weight: float
     intent: str | None
     entry: int | None  # index into KbIndex.entries
     parts: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
+    message: str = ""  # kind "message": the platform's text, compact (see quotes.py)
 
     def matches(self, text: str, markers: frozenset[str]) -> bool:
+        if self.message:
+            return False  # found by KbIndex.message_matches, verbatim or retyped
         if self.pattern is not None:
             return self.pattern.search(text) is not None
         if self.parts:
@@ -97,6 +116,9 @@ class Analysis:
     canonical: str
     tokens: tuple[str, ...]
     features: dict[str, float] = field(repr=False)
+    # The clause that asks (clauses.focus_span), "" when it is the whole message.
+    focus: str = ""
+    focus_features: dict[str, float] = field(default_factory=dict, repr=False)
 
 
 def compile_keyword_word(word: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
@@ -122,13 +144,23 @@ class KbIndex:
         self._domain_re: re.Pattern[str] | None = None
         self._syn_re: re.Pattern[str] | None = None
         self._repairer = HomophoneRepairer((), lambda _w: True)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._pinyin = PinyinReader(())
+        self._messages = MessageTable([])
+        # feature → (example numbers, normalised weights): numpy arrays, so that a query
+        # costs a few array operations however long the postings of 发票 or 怎么 grow.
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._entry_starts = np.zeros(0, dtype=np.intp)  # first example of each entry
+        self._entry_ids = np.zeros(0, dtype=np.intp)  # ... and that entry's position
         self._idf: dict[str, float] = {}
         self._unseen_idf = 0.0
         self.doc_entry: list[int] = []
         self._trie: dict[str, Any] = {}  # plain keyword parts, one character per level
         self._by_part: dict[str, list[int]] = defaultdict(list)
         self._regex_keywords: list[int] = []
+        self._regex_scan = RegexScan(())
+        # Per keyword: the intent it speaks for (its own, or its entry's).
+        self.keyword_intent: list[str] = []
+        self.intent_entries: dict[str, list[int]] = defaultdict(list)  # by priority
         self.entry_required: dict[int, list[int]] = defaultdict(list)
         self.intent_required: dict[str, list[int]] = defaultdict(list)
         self.memo = TextMemo()
@@ -143,12 +175,15 @@ class KbIndex:
         idx.settings = dict(snapshot.get("settings", {}))
         idx._build_synonyms(snapshot.get("synonyms", []))
         entry_pos = idx._build_entries(snapshot.get("entries", []))
+        for positions in idx.intent_entries.values():
+            positions.sort(key=lambda e: -idx.entries[e].priority)
         idx._build_keywords(snapshot.get("keywords", []), entry_pos)
         vocabulary = idx._teach_tokenizer(snapshot)
         idx._repairer = HomophoneRepairer(
             vocabulary, lambda w: segment.word_freq(w) >= COMMON_WORD_FREQ, segment.spans
         )
-        idx._build_similarity(snapshot.get("entries", []), entry_pos)
+        counts = idx._build_similarity(snapshot.get("entries", []), entry_pos)
+        idx._build_pinyin(vocabulary, counts)
         return idx
 
     def _build_synonyms(self, groups: list[dict[str, Any]]) -> None:
@@ -168,6 +203,7 @@ class KbIndex:
             if not raw.get("active", True) or raw["intent"] not in self.intents:
                 continue
             pos[str(raw["key"])] = len(self.entries)
+            self.intent_entries[raw["intent"]].append(len(self.entries))
             self.entries.append(
                 Entry(
                     key=str(raw["key"]),
@@ -182,6 +218,7 @@ class KbIndex:
 
     def _build_keywords(self, keywords: list[dict[str, Any]], entry_pos: dict[str, int]) -> None:
         seen: set[tuple[Any, ...]] = set()
+        self._messages_raw: list[tuple[str, int]] = []
         for raw in keywords:
             entry = entry_pos.get(str(raw["entry"])) if raw.get("entry") is not None else None
             intent = raw.get("intent")
@@ -191,6 +228,22 @@ class KbIndex:
                 parts, pattern = compile_keyword_word(raw["word"])
             except re.error:
                 continue  # admin validation rejects these; never break matching
+            kind = raw.get("kind", "boost")
+            if kind == "message":
+                message = compact(self._canonical(normalise(raw["word"])))
+                if message:
+                    self._messages_raw.append((message, len(self.keywords)))
+                    self.keywords.append(
+                        CompiledKeyword(
+                            word=raw["word"],
+                            kind=kind,
+                            weight=float(raw.get("weight", 1.0)),
+                            intent=intent if entry is None else None,
+                            entry=entry,
+                            message=message,
+                        )
+                    )
+                continue
             if not parts and pattern is None:
                 continue
             kw = CompiledKeyword(
@@ -224,6 +277,15 @@ class KbIndex:
                     self.entry_required[kw.entry].append(pos)
                 else:
                     self.intent_required[kw.intent or ""].append(pos)
+        self._messages = MessageTable(self._messages_raw)
+        self._regex_scan = RegexScan(
+            (pos, self.keywords[pos].pattern)
+            for pos in self._regex_keywords  # type: ignore[misc]
+        )
+        self.keyword_intent = [
+            (kw.intent if kw.entry is None else self.entries[kw.entry].intent) or ""
+            for kw in self.keywords
+        ]
 
     def _teach_tokenizer(self, snapshot: dict[str, Any]) -> set[str]:
         words: list[tuple[str, int | None]] = [
@@ -243,14 +305,23 @@ class KbIndex:
         vocabulary.update(v for v in self._syn_map if _CJK_WORD_RE.match(v))
         return vocabulary
 
-    def _build_similarity(self, entries: list[dict[str, Any]], entry_pos: dict[str, int]) -> None:
+    def _build_similarity(
+        self, entries: list[dict[str, Any]], entry_pos: dict[str, int]
+    ) -> Counter[str]:
+        """Index the questions and paraphrases; return how often each word and
+        character occurs in them (the pinyin reader prefers the KB's words)."""
         docs: list[Counter[str]] = []
+        counts: Counter[str] = Counter()
         for raw in entries:
             pos = entry_pos.get(str(raw["key"]))
             if pos is None:
                 continue
             for sentence in [raw["question"], *raw.get("paraphrases", [])]:
-                feats = self._features(self._canonical(extract(normalise(sentence)).text))
+                canonical = self._canonical(extract(normalise(sentence)).text)
+                tokens = segment.segment(canonical)
+                counts.update(tokens)
+                counts.update(ch for ch in canonical if "\u4e00" <= ch <= "\u9fff")
+                feats = self._features(canonical, tokens)
                 if feats:
                     docs.append(feats)
                     self.doc_entry.append(pos)
@@ -266,13 +337,41 @@ class KbIndex:
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
                 postings[f].append((d, v / norm))
-        self._postings = dict(postings)
+        self._postings = {
+            f: (
+                np.fromiter((d for d, _v in rows), dtype=np.intp, count=len(rows)),
+                np.fromiter((v for _d, v in rows), dtype=np.float64, count=len(rows)),
+            )
+            for f, rows in postings.items()
+        }
+        # Examples are numbered entry by entry, so each entry's are one run.
+        doc_entry = np.asarray(self.doc_entry, dtype=np.intp)
+        if len(doc_entry):
+            starts = np.flatnonzero(np.r_[True, doc_entry[1:] != doc_entry[:-1]])
+            self._entry_starts, self._entry_ids = starts, doc_entry[starts]
+        return counts
+
+    def _build_pinyin(self, vocabulary: set[str], counts: Counter[str]) -> None:
+        # KB words weigh by how often the KB's sentences use them; a domain word or
+        # keyword the sentences never use still reads (weight 1), function words least.
+        words: dict[str, int] = dict.fromkeys(PINYIN_BASE_WORDS, 0)
+        for word in vocabulary:
+            words[word] = max(words.get(word, 0), 1)
+        for word, n in counts.items():
+            if _CJK_RUN_RE.fullmatch(word):
+                words[word] = max(words.get(word, 0), n + 1)
+        self._pinyin = PinyinReader(words.items())
+
+    def message_matches(self, compact_text: str) -> dict[int, float]:
+        """Return {keyword position: strength} of the platform messages a text quotes."""
+        return self._messages.find(compact_text)
 
     def matching_keywords(self, text: str, markers: frozenset[str]) -> set[int]:
         """Return the positions of keywords that match text (and its field markers).
 
         Plain parts are found in one pass with a character trie, so the cost grows
-        with the message, not with the number of keywords; regexes run one by one.
+        with the message, not with the number of keywords; of the regexes, only those
+        whose required characters occur run (`regexscan.RegexScan`).
         """
         present: set[str] = set(markers)
         trie, n = self._trie, len(text)
@@ -292,10 +391,7 @@ class KbIndex:
             for pos in self._by_part.get(part, ()):
                 if pos not in matched and all(p in present for p in self.keywords[pos].parts):
                     matched.add(pos)
-        for pos in self._regex_keywords:
-            pattern = self.keywords[pos].pattern
-            if pattern is not None and pattern.search(text) is not None:
-                matched.add(pos)
+        matched.update(self._regex_scan.matching(text))
         return matched
 
     def has_domain_word(self, text: str) -> bool:
@@ -330,9 +426,14 @@ class KbIndex:
     def _analyse(self, text: str) -> Analysis:
         norm = normalise(text or "")
         extracted = extract(norm)
-        canonical = self._canonical(self._repairer.repair(extracted.text))
-        tokens = segment.segment(canonical) if canonical else []
+        read = self._pinyin.read(extracted.text)
+        canonical = self._canonical(self._repairer.repair(read))
+        spans = segment.content_spans(canonical) if canonical else []
+        tokens = [tok for tok, _start in spans]
         feats = self._features(canonical, tokens)
+        span = focus_span(canonical)
+        focus = canonical[span[0] : span[1]] if span else ""
+        focus_tokens = [tok for tok, start in spans if span and span[0] <= start < span[1]]
         return Analysis(
             raw=text,
             normalised=norm,
@@ -340,6 +441,8 @@ class KbIndex:
             canonical=canonical,
             tokens=tuple(tokens),
             features=dict(feats),
+            focus=focus,
+            focus_features=dict(self._features(focus, focus_tokens)) if focus else {},
         )
 
     def similarities(self, features: dict[str, float]) -> dict[int, float]:
@@ -351,17 +454,21 @@ class KbIndex:
         norm = math.sqrt(sum(v * v for v in q.values()))
         if not norm:
             return {}
-        acc: dict[int, float] = defaultdict(float)
+        docs: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
         for f, qv in q.items():
-            qv /= norm
-            for d, dv in self._postings.get(f, ()):
-                acc[d] += qv * dv
-        best: dict[int, float] = {}
-        for d, s in acc.items():
-            e = self.doc_entry[d]
-            if s > best.get(e, 0.0):
-                best[e] = s
-        return best
+            hit = self._postings.get(f)
+            if hit is not None:
+                docs.append(hit[0])
+                weights.append(hit[1] * (qv / norm))
+        if not docs:
+            return {}
+        acc = np.bincount(
+            np.concatenate(docs), weights=np.concatenate(weights), minlength=len(self.doc_entry)
+        )
+        best = np.maximum.reduceat(acc, self._entry_starts)
+        keep = np.flatnonzero(best >= MIN_SIMILARITY)
+        return dict(zip(self._entry_ids[keep].tolist(), best[keep].tolist(), strict=True))
 
     @property
     def doc_count(self) -> int:

@@ -3,17 +3,15 @@
 Each call costs one cache GET of the version key; the index is rebuilt from
 the database only when that value differs from the one it was built for.
 A caller that has just read the key itself, in a round trip it makes anyway
-(the webhook's fast path), hands the value over with `kb_version_known` and
-saves the GET. Nothing is cached across calls: an edit made in any process is
-seen by the next message everywhere.
+(the receive path reads it with the dedup claim), passes the value
+(`current_index(version=...)`) and saves the GET. Nothing is cached across
+calls: an edit made in any process is seen by the next message everywhere.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.core.cache import cache
 
@@ -23,29 +21,10 @@ VERSION_KEY = "nlu:kb_version"
 
 _lock = threading.Lock()
 _current: KbIndex | None = None
-# A version value read by the caller in this thread, valid inside `kb_version_known`.
-_known = threading.local()
-
-
-@contextmanager
-def kb_version_known(version: str | None) -> Iterator[None]:
-    """Use `version`, just read from the shared cache, instead of reading it again.
-
-    None (the key was missing) changes nothing: the key is read and created as usual.
-    """
-    previous = getattr(_known, "version", None)
-    _known.version = version
-    try:
-        yield
-    finally:
-        _known.version = previous
 
 
 def kb_version() -> str:
     """Return the shared KB version, creating one if the cache has none."""
-    version = getattr(_known, "version", None)
-    if version:
-        return version
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
@@ -57,10 +36,13 @@ def set_kb_version(version: str) -> None:
     cache.set(VERSION_KEY, version, timeout=None)
 
 
-def current_index() -> KbIndex:
-    """Return this process's index for the current KB version."""
+def current_index(*, version: str | None = None) -> KbIndex:
+    """Return this process's index for the current KB version.
+
+    `version`: the shared version, when the caller just read it (None: read it here).
+    """
     global _current
-    version = kb_version()
+    version = version or kb_version()
     index = _current
     if index is not None and index.version == version:
         return index

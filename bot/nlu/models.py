@@ -68,12 +68,14 @@ class Keyword(models.Model):
         BOOST = "boost", "加分"
         REQUIRED = "required", "必需"
         NEGATIVE = "negative", "减分"
+        MESSAGE = "message", "平台提示原文"
 
     word = models.CharField(
         "关键词",
         max_length=200,
         help_text="普通词；用“+”连接表示须同时出现（如 刚+开票）；"
-        "“re:”开头为正则；“@fields2”等表示消息中带有发票字段。",
+        "“re:”开头为正则；“@fields2”等表示消息中带有发票字段；"
+        "类型为“平台提示原文”时填平台的提示语，用户引用（含个别字不同）即命中。",
     )
     weight = models.FloatField("权重", default=0.5)
     kind = models.CharField("类型", max_length=10, choices=Kind.choices, default=Kind.BOOST)

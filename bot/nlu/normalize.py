@@ -16,6 +16,9 @@ from pathlib import Path
 # actual question) of a very long message; capping keeps latency bounded.
 MAX_CHARS = 400
 HEAD_CHARS = 150
+# Raw input beyond this many times MAX_CHARS is cut (head and tail kept) before any
+# other step: NFKC and the tables need not walk a pasted 10,000-character document.
+RAW_FACTOR = 3
 
 _EMOJI_RE = re.compile(
     "["
@@ -41,6 +44,8 @@ _SPACED_CJK_RE = re.compile(
     r"(?<![\u4e00-\u9fff])(?:[\u4e00-\u9fff] ){2,}[\u4e00-\u9fff](?![\u4e00-\u9fff])"
 )
 _REPEAT_PUNCT_RE = re.compile(r"([,.!?;:~。、…-])\1+")
+# Quote marks around a quoted prompt (显示“异常”状态) would split a phrase keyword.
+_QUOTES_RE = re.compile('["“”‘’「」『』〝〞]')
 
 
 @cache
@@ -82,6 +87,10 @@ def normalise(text: str) -> str:
     """Return the canonical form of a user message used for all matching."""
     if not text:
         return ""
+    if len(text) > RAW_FACTOR * MAX_CHARS:
+        text = (
+            text[: RAW_FACTOR * HEAD_CHARS] + " " + text[-RAW_FACTOR * (MAX_CHARS - HEAD_CHARS) :]
+        )
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_char_table()).lower()
     text = _WECHAT_STICKER_RE.sub(" ", text)
@@ -89,6 +98,7 @@ def normalise(text: str) -> str:
     thanks = [word for emoji, word in _THANKS_EMOJI.items() if emoji in text]
     text = _EMOJI_RE.sub(" ", text)
     text = _FILLER_RE.sub(" ", text)
+    text = _QUOTES_RE.sub("", text)
     text = _REPEAT_PUNCT_RE.sub(r"\1", text)
     text = _SPACE_RE.sub(" ", text).strip()
     text = _SPACED_CJK_RE.sub(lambda m: m.group(0).replace(" ", ""), text)

@@ -62,6 +62,15 @@ def segment(text: str) -> list[str]:
     ]
 
 
+def content_spans(text: str) -> list[tuple[str, int]]:
+    """Return the content words of text with their start offsets (as `segment`)."""
+    return [
+        (tok, start)
+        for tok, start, _end in tokenizer().tokenize(text, HMM=False)
+        if tok.strip() and tok not in STOPWORDS and not _is_punct(tok)
+    ]
+
+
 def spans(text: str) -> list[tuple[str, int, int]]:
     """Return jieba's (word, start, end) segmentation of text."""
     return list(tokenizer().tokenize(text, HMM=False))

@@ -60,13 +60,17 @@ PHRASE_KEYWORD_CHARS = 6
 
 
 def kb_texts() -> list[str]:
-    """Return the KB's example and answer texts and phrase keywords (for the leak check)."""
+    """Return the KB's example and answer texts and phrase keywords (for the leak check).
+
+    Platform messages (keywords of kind `message`) are left out: they are the
+    platforms' own wording, which users quote verbatim by design, not examples.
+    """
     texts: list[str] = []
     for e in FaqEntry.objects.all():
         texts += [e.question, e.answer, *e.paraphrase_list]
     texts += [
         w
-        for w in Keyword.objects.values_list("word", flat=True)
+        for w in Keyword.objects.exclude(kind=Keyword.Kind.MESSAGE).values_list("word", flat=True)
         if len(w) >= PHRASE_KEYWORD_CHARS and not w.startswith("re:")
     ]
     return texts

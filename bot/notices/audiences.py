@@ -3,8 +3,8 @@
 from django.apps import apps
 from django.db.models import Exists, OuterRef, QuerySet
 
+from bot.conversations.models import Follower, Message
 from bot.notices.models import Broadcast, IncidentFollower
-from bot.wechat.models import Follower, Message
 
 
 def verification_model():

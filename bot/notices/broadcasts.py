@@ -15,10 +15,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bot.conversations.models import FollowerTag
 from bot.notices import audiences
 from bot.notices.models import Broadcast, Notice, NoticeKind
 from bot.notices.services import notice_send, notices_queue
-from bot.wechat.models import FollowerTag
 
 _EXPANDING_KEY = "notices:expanding:"
 
@@ -267,8 +267,8 @@ def broadcasts_recover() -> int:
 
 def broadcast_mass_send(*, broadcast_id: int) -> Broadcast:
     """Hand the broadcast to WeChat's 群发 (one call; WeChat fans out and reports back)."""
+    from bot.channels.wechat.client import WeChatApiError, wechat_client, wechat_configured
     from bot.notices.channels import mass_send_by_tag
-    from bot.wechat.client import WeChatApiError, wechat_client, wechat_configured
 
     with transaction.atomic():
         broadcast = Broadcast.objects.select_for_update().get(pk=broadcast_id)
@@ -293,3 +293,18 @@ def broadcast_mass_send(*, broadcast_id: int) -> Broadcast:
         broadcast.finished_at = timezone.now()
         broadcast.save(update_fields=["status", "mass_msg_id", "finished_at", "error_message"])
         return broadcast
+
+
+def broadcast_mass_report_record(*, msg_id: str, delivered: bool, fields: dict[str, str]) -> int:
+    """Record WeChat's MASSSENDJOBFINISH on the mass-sent broadcast it reports on."""
+    errors = fields.get("ErrorCount") or "0"
+    if delivered and errors == "0":
+        return 0  # fully sent: the broadcast already says done
+    report = (
+        f"WeChat mass-send report: {fields.get('Status', '')}; sent {fields.get('SentCount', '?')}"
+        f" of {fields.get('TotalCount', '?')}, {errors} failed"
+    )
+    changes = {"error_message": report[:255]}
+    if not delivered:
+        changes["status"] = Broadcast.Status.FAILED
+    return Broadcast.objects.filter(use_mass_send=True, mass_msg_id=msg_id).update(**changes)

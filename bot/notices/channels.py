@@ -1,31 +1,25 @@
-"""Which WeChat channel carries a notice, and the calls that send it.
+"""Which WeChat channel carries a notice, and what each channel's message says.
 
 Customer-service messages reach a follower only within 48 hours of their last
-interaction; after that only template messages or subscribe messages (订阅通知, to
-followers who accepted that subscribe template) do. Template sends carry
-`client_msg_id` (WeChat drops a repeat of the same openid + id for 10 minutes),
-which is what makes a resend after a lost worker safe on that channel.
+interaction, at most 5 of them; after that only template messages or subscribe
+messages (订阅通知, to followers who accepted that subscribe template) do.
+Template sends carry `client_msg_id` (WeChat drops a repeat of the same openid +
+id for 10 minutes), which is what makes a resend after a lost worker safe on
+that channel. The calls themselves are the WeChat client's
+(`bot.channels.wechat.client`): no HTTP here.
 """
 
-import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
-import urllib3
 from django.conf import settings
 from django.utils import timezone
-from wechatpy.exceptions import WeChatClientException
-from wechatpy.session import SessionStorage
 
+from bot.channels.wechat.client import WeChatClient
 from bot.notices.models import Notice, NoticeTemplate
-from bot.wechat.client import SupportWeChatClient, wechat_client
 
 CS_WINDOW = timedelta(hours=48)
-# bizsend: the follower did not accept this subscribe template (or used up a one-time grant).
-SUBSCRIBE_REFUSED = 43101
 REFUSED_TEXT = "follower has not accepted this subscribe message (refused or unsubscribed)"
 
 
@@ -60,86 +54,6 @@ def templates_by_kind() -> dict[str, TemplateChoice]:
 
 def template_for(kind: str, templates: dict[str, TemplateChoice]) -> TemplateChoice | None:
     return templates.get(kind) or templates.get("")
-
-
-class _ChunkTokenMemo(SessionStorage):
-    """The shared token store, read once per chunk instead of twice per send.
-
-    Writes and deletes go straight through, so a token error still drops the shared
-    token and the refetch is seen by everyone.
-    """
-
-    def __init__(self, inner: SessionStorage) -> None:
-        self.inner = inner
-        self.memo: dict = {}
-
-    def get(self, key, default=None):
-        if key not in self.memo:
-            value = self.inner.get(key)
-            if not value:
-                return default
-            self.memo[key] = value
-        return self.memo[key]
-
-    def set(self, key, value, ttl=None):
-        self.inner.set(key, value, ttl)
-        self.memo[key] = value
-
-    def delete(self, key):
-        self.inner.delete(key)
-        self.memo.pop(key, None)
-
-
-def chunk_client() -> SupportWeChatClient:
-    """A client for sending one chunk of notices."""
-    client = wechat_client()
-    client.session = _ChunkTokenMemo(client.session)
-    return client
-
-
-_pools: dict[tuple[int, str], urllib3.PoolManager] = {}
-
-
-def _pool(base_url: str) -> urllib3.PoolManager:
-    """One connection pool per process (forked workers each build their own)."""
-    key = (os.getpid(), base_url)
-    if key not in _pools:
-        size = max(settings.NOTICES_SEND_THREADS, 1)
-        proxy = requests.utils.get_environ_proxies(base_url).get(base_url.split(":", 1)[0])
-        _pools[key] = (
-            urllib3.ProxyManager(proxy, maxsize=size)
-            if proxy
-            else urllib3.PoolManager(maxsize=size)
-        )
-    return _pools[key]
-
-
-def _post(client: SupportWeChatClient, endpoint: str, body: dict) -> dict:
-    """POST JSON to the API as wechatpy would, minus requests' per-call cost.
-
-    Sending is the hot path of a broadcast: requests + wechatpy cost about three
-    times urllib3's CPU per call. Errors are raised as wechatpy/requests would, so
-    `SupportWeChatClient.call` still refreshes tokens and maps failures.
-    """
-    url = f"{client.API_BASE_URL}{endpoint}?access_token={client.access_token}"
-    try:
-        response = _pool(client.base_url).request(
-            "POST",
-            url,
-            body=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json"},
-            timeout=client.timeout,
-            retries=False,
-        )
-    except urllib3.exceptions.HTTPError as exc:
-        raise requests.ConnectionError(str(exc)) from exc
-    if response.status >= 400:
-        raise requests.HTTPError(f"HTTP {response.status}")
-    result = json.loads(response.data)
-    errcode = int(result.get("errcode", 0) or 0)
-    if errcode:
-        raise WeChatClientException(errcode, result.get("errmsg", ""), client=client)
-    return result
 
 
 class _Blank(dict):
@@ -221,55 +135,40 @@ def client_msg_id(notice: Notice) -> str:
 
 
 def send_template(
-    client: SupportWeChatClient, *, openid: str, notice: Notice, choice: TemplateChoice, data: dict
+    client: WeChatClient, *, openid: str, notice: Notice, choice: TemplateChoice, data: dict
 ) -> str:
     """Send a template message (`data` from template_data); returns WeChat's msgid."""
-    body = {
-        "touser": openid,
-        "template_id": choice.template_id,
-        "data": data,
-        "client_msg_id": client_msg_id(notice),
-    }
-    if notice.url:
-        body["url"] = notice.url
-    result = client.call(lambda c: _post(c, "message/template/send", body))
+    result = client.message.send_template(
+        openid,
+        choice.template_id,
+        data,
+        url=notice.url or None,
+        client_msg_id=client_msg_id(notice),
+    )
     return str(result.get("msgid", "") or "")
 
 
 def send_subscribe(
-    client: SupportWeChatClient, *, openid: str, notice: Notice, choice: TemplateChoice, data: dict
+    client: WeChatClient, *, openid: str, notice: Notice, choice: TemplateChoice, data: dict
 ) -> str:
     """Send a subscribe message (订阅通知, `data` from subscribe_data).
 
     WeChat's bizsend has no client_msg_id and answers no msgid: a repeat is a second
     message, so recovery never resends a notice that may have gone out this way.
     """
-    body = {"touser": openid, "template_id": choice.template_id, "data": data}
     page = notice.url or choice.page
-    if page:
-        body["page"] = page
-    result = client.call(lambda c: _post(c, "message/subscribe/bizsend", body))
+    result = client.message.send_subscribe(openid, choice.template_id, data, page=page or None)
     return str(result.get("msgid", "") or "")
 
 
-def send_text(client: SupportWeChatClient, *, openid: str, notice: Notice) -> str:
+def send_text(client: WeChatClient, *, openid: str, notice: Notice) -> str:
     """Send a customer-service text message (the link appended)."""
     text = notice.text if not notice.url else f"{notice.text}\n{notice.url}"
-    body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-    result = client.call(lambda c: _post(c, "message/custom/send", body))
+    result = client.message.send_text(openid, text)
     return str(result.get("msgid", "") or "")
 
 
-def mass_send_by_tag(
-    client: SupportWeChatClient, *, tag_id: int | None, text: str, key: str
-) -> str:
+def mass_send_by_tag(client: WeChatClient, *, tag_id: int | None, text: str, key: str) -> str:
     """群发 a text to a WeChat tag (None: everyone); returns the mass msg_id."""
-    body = {
-        "filter": {"is_to_all": tag_id is None, "tag_id": tag_id},
-        "text": {"content": text},
-        "msgtype": "text",
-        "send_ignore_reprint": 0,
-        "clientmsgid": key[:64],
-    }
-    result = client.call(lambda c: _post(c, "message/mass/sendall", body))
+    result = client.message.send_mass_text(text, tag_id=tag_id, client_msg_id=key)
     return str(result.get("msg_id", "") or "")

@@ -16,11 +16,11 @@ from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bot.conversations.models import Message
 from bot.notices.audiences import verification_model
 from bot.notices.broadcasts import ErrorCode, NoticesError, broadcast_create, broadcast_start
 from bot.notices.models import Incident, IncidentFollower, IncidentUpdate, NoticeKind
 from bot.notices.selectors import ANY_ACTIVE_KEY, incidents_active_for
-from bot.wechat.models import Message
 
 
 def incident_follower_link(*, incident_id: int, follower_ids, source: str) -> None:

@@ -4,11 +4,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bot.wechat.models import Follower, FollowerTag, Message
+from bot.conversations.models import Follower, FollowerTag, Message
 
 
 class NoticeKind(models.TextChoices):
     TICKET_EVENT = "ticket_event", "工单动态"
+    INVOICE_CHECK_RESULT = "invoice_check_result", "发票查验结果"
     INVOICE_IN_SYSTEM = "invoice_in_system", "发票已入库"
     INVOICE_WATCH_ENDED = "invoice_watch_ended", "发票跟踪结束"
     INCIDENT_UPDATE = "incident_update", "故障通报"

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
+from bot.conversations.models import Message
 from bot.notices.models import Broadcast, Incident, Notice
-from bot.wechat.models import Message
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,15 @@ from datetime import datetime
 
 from django.conf import settings
 
+from bot.channels.wechat.client import Errcode, WeChatApiError, wechat_client
 from bot.notices import channels
 from bot.notices.models import Notice
-from bot.wechat.client import Errcode, WeChatApiError
 
 logger = logging.getLogger(__name__)
+
+# Customer-service refusals that the notice's template (or subscribe) message still gets past:
+# outside the 48-hour window, or past the 5 messages WeChat allows within it.
+_CS_CLOSED = {Errcode.OUTSIDE_REPLY_WINDOW, Errcode.OUT_OF_CUSTOMER_SERVICE_QUOTA}
 
 
 @dataclass
@@ -53,7 +57,7 @@ def _send_one(client, notice: Notice, *, now: datetime, templates: dict) -> Resu
                 msg_id = channels.send_text(client, openid=follower.openid, notice=notice)
                 return Result(notice, Notice.Status.SENT, Notice.Channel.CUSTOMER_SERVICE, msg_id)
             except WeChatApiError as exc:
-                if exc.errcode != Errcode.OUTSIDE_REPLY_WINDOW or choice is None:
+                if exc.errcode not in _CS_CLOSED or choice is None:
                     raise
         if choice.is_subscribe:
             return _send_subscribe(client, notice, choice, now=now)
@@ -83,7 +87,7 @@ def _send_subscribe(client, notice: Notice, choice, *, now: datetime) -> Result:
             client, openid=notice.follower.openid, notice=notice, choice=choice, data=data
         )
     except WeChatApiError as exc:
-        if exc.errcode == channels.SUBSCRIBE_REFUSED:
+        if exc.errcode == Errcode.SUBSCRIBE_REFUSED:
             raise WeChatApiError(exc.errcode, f"{channels.REFUSED_TEXT} ({exc.errmsg})") from exc
         raise
     payload = {"data": data, "page": notice.url or choice.page, "subscribe": True}
@@ -119,14 +123,13 @@ def send_all(notices: list[Notice], *, configured: bool, now: datetime, template
     if not configured:
         return _send_stripe(None, notices, now=now, templates=templates)
     threads = max(1, min(settings.NOTICES_SEND_THREADS, len(notices)))
+    # A client per stripe: each thread reads the shared token once and keeps it.
     if threads == 1:
-        return _send_stripe(channels.chunk_client(), notices, now=now, templates=templates)
+        return _send_stripe(wechat_client(), notices, now=now, templates=templates)
     stripes = [notices[i::threads] for i in range(threads)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         done = pool.map(
-            lambda stripe: _send_stripe(
-                channels.chunk_client(), stripe, now=now, templates=templates
-            ),
+            lambda stripe: _send_stripe(wechat_client(), stripe, now=now, templates=templates),
             stripes,
         )
         return [result for stripe in done for result in stripe]

@@ -17,12 +17,12 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bot.channels.wechat.client import Errcode, wechat_configured
+from bot.conversations.models import Follower, Message
 from bot.notices import channels
 from bot.notices.models import Broadcast, Notice
 from bot.notices.sending import Result, send_all
 from bot.notices.throttle import throttle_acquire, throttle_back_off
-from bot.wechat.client import Errcode, wechat_configured
-from bot.wechat.models import Follower, Message
 
 _ACTIVE_KEY = "notices:active:"
 
@@ -311,3 +311,18 @@ def notices_recover(*, now: datetime | None = None) -> dict[str, int]:
     Notice.objects.filter(pk__in=stale).update(queued_at=now)
     notices_queue(resend + stale)
     return {"unknown": unknown, "resent": len(resend), "requeued": len(stale)}
+
+
+def notice_delivery_report_record(
+    *, follower_id: int, msg_id: str, delivered: bool, status: str
+) -> int:
+    """Note on the notice WeChat's report that its template message did not reach the phone.
+
+    The receipt itself is on the mirrored Message (broadcast progress counts it there);
+    the notice stays `sent`, since WeChat did accept the call.
+    """
+    if delivered:
+        return 0
+    return Notice.objects.filter(
+        follower_id=follower_id, wechat_msg_id=msg_id, status=Notice.Status.SENT
+    ).update(error_message=f"WeChat delivery report: {status}"[:255])

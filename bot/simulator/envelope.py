@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 
-from bot.wechat.crypto import MessageCipher, signature_of
-from bot.wechat.parsing import xml_to_fields
+from bot.channels.wechat.crypto import MessageCipher, signature_of
+from bot.channels.wechat.parsing import xml_to_fields
 
 _msg_ids = iter(range(int(time.time() * 1000) * 1000, 2**63))
 

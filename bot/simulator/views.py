@@ -10,9 +10,9 @@ from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from bot.conversations import selectors
+from bot.conversations.models import Follower, Message
 from bot.simulator.envelope import build_delivery, message_fields, open_reply
-from bot.wechat import selectors
-from bot.wechat.models import Follower, Message
 
 _MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 _EVENTS = {"subscribe", "unsubscribe", "CLICK", "VIEW", "SCAN", "LOCATION"}

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from bot.conversations.models import Follower, Message
 from bot.invoices.models import LedgerInvoice
-from bot.wechat.models import Follower, Message
 from tickets.models import AgentProfile, Ticket
 
 pytestmark = pytest.mark.django_db

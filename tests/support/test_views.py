@@ -37,11 +37,11 @@ def test_admin_is_in_simplified_chinese_and_shows_conversations(client, wechat):
     wechat.text("o-admin", "发票显示作废了")
     get_user_model().objects.create_superuser("boss", "b@example.invalid", "pw-123456")
     client.login(username="boss", password="pw-123456")
-    changelist = client.get("/admin/wechat/follower/")
+    changelist = client.get("/admin/conversations/follower/")
     assert "粉丝" in changelist.content.decode()
-    from bot.wechat.models import Follower
+    from bot.conversations.models import Follower
 
     follower = Follower.objects.get(openid="o-admin")
-    page = client.get(f"/admin/wechat/follower/{follower.pk}/change/").content.decode()
+    page = client.get(f"/admin/conversations/follower/{follower.pk}/change/").content.decode()
     assert "发票显示作废了" in page
     assert "对话记录" in page

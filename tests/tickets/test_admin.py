@@ -177,3 +177,45 @@ def test_setup_pages_render_for_superusers(admin_client):
         "/admin/tickets/queue/1/change/",
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("999999", "处理人“999999”不存在"), ("abc", "处理人“abc”无效"), ("1; drop", "无效")],
+)
+def test_update_form_refuses_an_unknown_or_malformed_assignee(client, desk, value, words):
+    ta = desk["ta"]
+    services.ticket_assign(ticket=ta, assignee=desk["a"], actor=desk["a"])
+    client.force_login(desk["a"])
+    response = client.post(
+        reverse("admin:tickets_ticket_update", args=[ta.pk]),
+        {"assignee": value, "priority": "urgent", "status": "pending"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    ta.refresh_from_db()
+    # All or nothing: not unassigned, nor anything else changed.
+    assert (ta.assignee, ta.priority, ta.status) == (desk["a"], "normal", "open")
+
+
+def test_update_form_unassigns_with_the_empty_choice(client, desk):
+    ta = desk["ta"]
+    services.ticket_assign(ticket=ta, assignee=desk["a"], actor=desk["a"])
+    client.force_login(desk["a"])
+    response = client.post(
+        reverse("admin:tickets_ticket_update", args=[ta.pk]), {"assignee": ""}, follow=True
+    )
+    assert "已保存" in response.content.decode()
+    ta.refresh_from_db()
+    assert ta.assignee is None
+
+
+def test_breached_tickets_in_the_filter_and_the_sla_column(client, desk):
+    from django.utils import timezone
+
+    Ticket.objects.filter(pk=desk["ta"].pk).update(first_response_breached_at=timezone.now())
+    client.force_login(desk["lead"])
+    html = client.get(CHANGELIST + "?sla=breached").content.decode()
+    assert desk["ta"].number in html and desk["tb"].number not in html
+    assert 'font-weight:bold">已超时</span>' in html  # the SLA column, not the filter's label

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from bot.wechat.models import Follower, Message
+from bot.conversations.models import Follower, Message
 from tickets import services
 from tickets.models import AgentProfile, CannedResponse, Queue
 
@@ -26,7 +26,7 @@ def browser_page(live_server, monkeypatch, settings):
     sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.WECHAT_APP_SECRET = ""  # pushes settle as `simulated`, nothing leaves the machine
-    settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
+    settings.TICKETS_NOTIFY_BACKEND = "bot.helpdesk.backend.WeChatTicketBackend"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),

@@ -156,3 +156,84 @@ def test_a_refused_patch_changes_nothing(client, setup):
     )
     assert response.status_code == 409
     assert Ticket.objects.get(pk=ta.pk).priority == "normal"
+
+
+def test_an_unknown_assignee_is_a_400_and_changes_nothing(client, setup):
+    ta = setup["ta"]
+    response = client.patch(
+        f"/api/tickets/{ta.pk}/",
+        {"assignee": "nobody", "priority": "urgent"},
+        content_type="application/json",
+        **auth(setup["a"]),
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_assignee"
+    assert "nobody" in error["message"]
+    assert error["fields"] == {"assignee": [error["message"]]}
+    ticket = Ticket.objects.get(pk=ta.pk)
+    assert (ticket.priority, ticket.assignee) == ("normal", None)
+    assert not ticket.events.filter(action__in=["assigned", "priority"]).exists()
+
+
+def test_patch_assigns_and_unassigns_by_username(client, setup):
+    ta, headers = setup["ta"], auth(setup["lead"])
+    url = f"/api/tickets/{ta.pk}/"
+    response = client.patch(
+        url, {"assignee": "agent-a"}, content_type="application/json", **headers
+    )
+    assert response.status_code == 200 and response.json()["assignee"] == "agent-a"
+    response = client.patch(url, {"assignee": None}, content_type="application/json", **headers)
+    assert response.status_code == 200 and response.json()["assignee"] is None
+
+
+def test_refusals_keep_the_one_error_format(client, setup):
+    ta, headers = setup["ta"], auth(setup["a"])
+    services.ticket_status_change(ticket=ta, status="closed")
+    response = client.post(
+        f"/api/tickets/{ta.pk}/replies/", {"text": "hi"}, content_type="application/json", **headers
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": {"code": "ticket_closed", "message": "工单已关闭，不能回复"}
+    }
+    response = client.patch(
+        f"/api/tickets/{ta.pk}/",
+        {"priority": "whenever"},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "priority" in response.json()["error"]["fields"]
+
+
+def test_sla_breached_in_the_list_and_detail(client, setup, breached_a):
+    headers = auth(setup["lead"])
+    rows = {r["number"]: r for r in client.get("/api/tickets/", **headers).json()["results"]}
+    assert rows[setup["ta"].number]["sla_breached"] is True
+    assert rows[setup["tb"].number]["sla_breached"] is False
+    detail = client.get(f"/api/tickets/{setup['ta'].pk}/", **headers).json()
+    assert detail["sla_breached"] is True
+
+
+@pytest.fixture
+def breached_a(setup):
+    """Ticket A has its resolution breach recorded (as the SLA check would)."""
+    from django.utils import timezone
+
+    Ticket.objects.filter(pk=setup["ta"].pk).update(resolution_breached_at=timezone.now())
+
+
+def test_agent_reply_query_count(client, setup, django_assert_num_queries):
+    ta, headers = setup["ta"], auth(setup["a"])
+    url = f"/api/tickets/{ta.pk}/replies/"
+    # Warm up: the first reply opens, assigns and first-responds the ticket.
+    client.post(url, {"text": "您好"}, content_type="application/json", **headers)
+    # A later reply: the token (with its user), the agent profile, the agent's queue ids,
+    # the visible ticket, SAVEPOINT, its row lock, the message INSERT, the ticket UPDATE,
+    # the delivery ref UPDATE, RELEASE. The channel's own queries (here none: Locmem)
+    # come on top.
+    with django_assert_num_queries(10):
+        response = client.post(url, {"text": "还在查"}, content_type="application/json", **headers)
+    assert response.status_code == 201

@@ -16,7 +16,7 @@ pytestmark = [
 def test_escalation_assignment_and_reply_through_the_worker(
     celery_worker_process, fake_wechat_server, wechat, client, settings, django_user_model
 ):
-    settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
+    settings.TICKETS_NOTIFY_BACKEND = "bot.helpdesk.backend.WeChatTicketBackend"
     agent = django_user_model.objects.create_user("agent-int", is_staff=True)
     profile = AgentProfile.objects.create(user=agent, on_duty=True)
     profile.queues.set(Queue.objects.all())

@@ -282,3 +282,45 @@ def test_merge_moves_the_conversation_and_closes_the_duplicate(make_ticket, make
     assert keep.invoice_numbers == "222"
     assert keep.events.filter(action="merged_from", from_value=dup.number).exists()
     assert dup.events.filter(action="merged", to_value=keep.number).exists()
+
+
+def test_sla_breached_is_the_same_in_python_and_sql(make_ticket):
+    from django.utils import timezone
+
+    from tickets.models import sla_breached_q
+
+    now = timezone.now()
+    cases = [(None, None), (now, None), (None, now), (now, now)]
+    for first, resolution in cases:
+        ticket = make_ticket()
+        Ticket.objects.filter(pk=ticket.pk).update(
+            first_response_breached_at=first, resolution_breached_at=resolution
+        )
+        ticket.refresh_from_db()
+        in_sql = Ticket.objects.filter(sla_breached_q(), pk=ticket.pk).exists()
+        assert ticket.sla_breached is in_sql is (first is not None or resolution is not None)
+
+
+def test_ticket_update_names_the_assignee_one_way_only(make_ticket, make_agent, queue):
+    agent = make_agent(queue)
+    with pytest.raises(ValueError):
+        services.ticket_update(
+            ticket=make_ticket(), actor=agent, assignee_username="x", assignee_id=1
+        )
+
+
+def test_a_ticket_error_is_a_domain_error_that_survives_pickling():
+    import pickle
+
+    from support.errors import DomainError
+
+    error = TicketError(TicketErrorCode.UNKNOWN_ASSIGNEE, "处理人“x”不存在", field="assignee")
+    assert isinstance(error, DomainError) and error.status == 400
+    assert TicketError(TicketErrorCode.TICKET_CLOSED).status == 409
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (copy.code, copy.message, copy.status, copy.field) == (
+        error.code,
+        error.message,
+        400,
+        "assignee",
+    )

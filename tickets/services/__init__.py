@@ -7,12 +7,14 @@ from tickets.services.escalation import (
     HistoryItem,
     queue_for_category,
     ticket_escalate,
+    ticket_invoices_add,
     ticket_number_next,
     ticket_requester_message_add,
 )
 from tickets.services.housekeeping import ticket_close_if_due, tickets_due_for_close
 from tickets.services.invoices import ticket_invoices_reverify
 from tickets.services.sla import sla_breaches_find, ticket_sla_breach_record
+from tickets.services.update import UNCHANGED, ticket_update
 from tickets.services.workflow import (
     ALLOWED_TRANSITIONS,
     ticket_merge,
@@ -27,6 +29,7 @@ from tickets.services.workflow import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "UNCHANGED",
     "Escalation",
     "HistoryItem",
     "TicketError",
@@ -37,6 +40,7 @@ __all__ = [
     "ticket_assign_auto",
     "ticket_close_if_due",
     "ticket_escalate",
+    "ticket_invoices_add",
     "ticket_invoices_reverify",
     "ticket_merge",
     "ticket_note_add",
@@ -49,5 +53,6 @@ __all__ = [
     "ticket_sla_breach_record",
     "ticket_status_change",
     "ticket_tags_set",
+    "ticket_update",
     "tickets_due_for_close",
 ]

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import AgentProfile, Ticket, TicketEvent
-from tickets.notify import NoticeKind, alert_on_commit
+from tickets.notify import NoticeKind, alert_on_commit, source_ref
 from tickets.services.errors import TicketError, TicketErrorCode
 from tickets.services.workflow import _transition
 
@@ -22,7 +22,7 @@ def _set_assignee(
     if user is not None and ticket.status == Ticket.Status.NEW:
         fields += _transition(ticket=ticket, to=Ticket.Status.OPEN, actor=actor)
     ticket.save(update_fields=list(dict.fromkeys(fields)))
-    TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
         action=TicketEvent.Action.ASSIGNED,
@@ -37,6 +37,7 @@ def _set_assignee(
             ticket=ticket,
             kind=NoticeKind.ASSIGNED,
             recipients=[profile.notify_ref] if profile else [],
+            ref=source_ref(event),
         )
 
 

@@ -20,6 +20,7 @@ from tickets.notify import (
     alert_on_commit,
     changed_now_and_on_commit,
     notice_on_commit,
+    source_ref,
 )
 from tickets.services.config import conf
 from tickets.services.errors import TicketError, TicketErrorCode
@@ -87,18 +88,31 @@ def _add_invoices(ticket: Ticket, invoices: list[dict]) -> list[str]:
     return ["invoices", "invoice_numbers"]
 
 
-def _message_once(*, ticket: Ticket, kind: str, text: str, at: datetime, ref: str | None) -> bool:
-    """Add a conversation entry; False when this channel message is already on the ticket."""
+@transaction.atomic
+def ticket_invoices_add(*, ticket: Ticket, invoices: list[dict]) -> Ticket:
+    """Add invoice snapshots to a ticket (a newer one of the same number wins); searchable."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    fields = _add_invoices(ticket, invoices)
+    if fields:
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=[*fields, "updated_at"])
+        invoice_numbers_sync(ticket=ticket)
+    return ticket
+
+
+def _message_once(
+    *, ticket: Ticket, kind: str, text: str, at: datetime, ref: str | None
+) -> Msg | None:
+    """Add a conversation entry; None when this channel message is already on the ticket."""
     if ref and ticket.messages.filter(external_ref=ref).exists():
-        return False
+        return None
     try:
         with transaction.atomic():
-            Msg.objects.create(
+            return Msg.objects.create(
                 ticket=ticket, author_kind=kind, text=text, created_at=at, external_ref=ref
             )
     except IntegrityError:
-        return False  # the same delivery, added concurrently
-    return True
+        return None  # the same delivery, added concurrently
 
 
 def _assignee_refs(ticket: Ticket) -> list[str]:
@@ -124,7 +138,8 @@ def ticket_requester_message_add(
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     now = timezone.now()
-    if not _message_once(ticket=ticket, kind=author_kind, text=text, at=now, ref=external_ref):
+    message = _message_once(ticket=ticket, kind=author_kind, text=text, at=now, ref=external_ref)
+    if message is None:
         return False
     if author_kind != Msg.AuthorKind.USER:
         return True
@@ -137,6 +152,7 @@ def ticket_requester_message_add(
         ticket=ticket,
         kind=NoticeKind.REQUESTER_REPLIED,
         recipients=_assignee_refs(ticket),
+        ref=source_ref(message),
         text=text[:200],
     )
     return True
@@ -160,7 +176,8 @@ def _create(
     subject: str,
     invoices: list[dict],
     priority: str | None,
-) -> Ticket:
+) -> tuple[Ticket, TicketEvent]:
+    """Create the ticket and its audited CREATED event."""
     now = timezone.now()
     queue = queue_for_category(category=category)
     if priority not in Priority.values:
@@ -184,10 +201,10 @@ def _create(
     ticket.save()
     invoice_numbers_sync(ticket=ticket)
     changed_now_and_on_commit(ticket=ticket)
-    TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket, action=TicketEvent.Action.CREATED, to_value=queue.slug, note=reason, at=now
     )
-    return ticket
+    return ticket, event
 
 
 @transaction.atomic
@@ -219,7 +236,7 @@ def ticket_escalate(
     if ticket is None:
         try:
             with transaction.atomic():
-                ticket = _create(
+                ticket, created_event = _create(
                     requester_ref=requester_ref,
                     requester_name=requester_name,
                     category=category,
@@ -251,7 +268,7 @@ def ticket_escalate(
                 ref=external_ref,
             )
         if announce:
-            notice_on_commit(ticket=ticket, kind=NoticeKind.CREATED)
+            notice_on_commit(ticket=ticket, kind=NoticeKind.CREATED, event_id=created_event.pk)
         _queue_assignment(ticket.pk)
         return Escalation(ticket=ticket, created=True)
     if text:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tickets import business_hours
 from tickets.models import AgentProfile, Priority, SlaTarget, Ticket, TicketEvent
-from tickets.notify import NoticeKind, alert_on_commit
+from tickets.notify import NoticeKind, alert_on_commit, source_ref
 
 
 def sla_target_for(*, queue_id: int, priority: str) -> SlaTarget | None:
@@ -97,10 +97,12 @@ def ticket_sla_breach_record(*, ticket_id: int, now: datetime | None = None) -> 
     # Dues follow the new priority's targets; the breach stays recorded either way.
     fields += sla_dues_set(ticket=ticket)
     ticket.save(update_fields=fields)
-    for clock in breached:
+    events = [
         TicketEvent.objects.create(
             ticket=ticket, action=TicketEvent.Action.SLA_BREACHED, to_value=clock, at=now
         )
+        for clock in breached
+    ]
     if ticket.priority != old_priority:
         TicketEvent.objects.create(
             ticket=ticket,
@@ -114,6 +116,7 @@ def ticket_sla_breach_record(*, ticket_id: int, now: datetime | None = None) -> 
         ticket=ticket,
         kind=NoticeKind.SLA_BREACHED,
         recipients=_supervisor_refs(ticket.queue_id),
+        ref=source_ref(events[0]),
         text=",".join(breached),
     )
     return breached

@@ -79,7 +79,7 @@ def _transition(
     elif reopening:
         ticket.resolved_at = None
         fields.append("resolved_at")
-    TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
         action=TicketEvent.Action.REOPENED if reopening else TicketEvent.Action.STATUS,
@@ -93,7 +93,8 @@ def _transition(
     if notice is not True:
         kind = notice or None
     if kind is not None:
-        notice_on_commit(ticket=ticket, kind=kind)
+        # This change's own event: a second change before commit gets its own notice.
+        notice_on_commit(ticket=ticket, kind=kind, event_id=event.pk)
     return fields
 
 
@@ -187,7 +188,7 @@ def ticket_reply_send(
         notice = False if target == S.PENDING else True
         fields += _transition(ticket=ticket, to=target, actor=author, notice=notice)
     ticket.save(update_fields=list(dict.fromkeys(fields)))
-    message.delivery_ref = get_backend().reply_send(ticket=ticket, text=text)[:64]
+    message.delivery_ref = get_backend().reply_send(ticket=ticket, message=message)[:64]
     message.save(update_fields=["delivery_ref"])
     return message
 

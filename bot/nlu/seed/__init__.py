@@ -1,8 +1,18 @@
-"""The seed knowledge base (`kb.json`), loaded by the data migration.
+"""The seed knowledge base (`kb.json`), loaded by the data migrations.
 
 `kb.json` nests keywords under their intent or entry for readability; this
 module flattens it into the snapshot format that `KbIndex.build` takes and
 writes it to the database for the migration.
+
+Migrations never read `kb.json` itself, whose content moves on: `0002_seed`
+loads the frozen first seed (`history/kb_0002.json`), and each later change of
+the seed is a frozen delta (`history/delta_NNNN.json`, made by
+`seed_delta(old, new)`) applied by its own migration. A delta adds new entries,
+keywords, synonyms and domain words, and changes an answer or removes a keyword
+or paraphrase only where the row still holds the old seed's value, so what
+support staff edited (or deleted on purpose) stays as they left it. A fresh
+database therefore ends up with exactly `kb.json` (a test checks it), an existing
+one with `kb.json` plus its operators' edits.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 SEED_FILE = Path(__file__).with_name("kb.json")
+HISTORY_DIR = Path(__file__).with_name("history")
 
 
 @cache
@@ -73,15 +84,20 @@ def seed_domain_words() -> list[tuple[str, int | None]]:
     return [(w, None) for w in load_seed()["domain_words"]]
 
 
-def seed_apply(apps: Any) -> None:
-    """Write the seed with the migration's historical models (idempotent)."""
+def load_history(name: str) -> dict[str, Any]:
+    """Return a frozen seed or delta (`history/<name>.json`), the data of one migration."""
+    return json.loads((HISTORY_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def seed_apply(apps: Any, data: dict[str, Any] | None = None) -> None:
+    """Write a seed (default: kb.json) with the migration's historical models (idempotent)."""
     intent_model = apps.get_model("nlu", "Intent")
     entry_model = apps.get_model("nlu", "FaqEntry")
     keyword_model = apps.get_model("nlu", "Keyword")
     synonym_model = apps.get_model("nlu", "SynonymGroup")
     word_model = apps.get_model("nlu", "DomainWord")
     reply_model = apps.get_model("nlu", "ReplyTemplate")
-    data = load_seed()
+    data = load_seed() if data is None else data
 
     for raw in data["intents"]:
         intent, created = intent_model.objects.update_or_create(
@@ -124,3 +140,148 @@ def seed_apply(apps: Any) -> None:
 def _model_kw(raw: list[Any]) -> dict[str, Any]:
     word, weight, *rest = raw
     return {"word": word, "weight": float(weight), "kind": rest[0] if rest else "boost"}
+
+
+# -- deltas between two versions of the seed -------------------------------------
+
+
+def _kw_key(raw: list[Any]) -> tuple[str, float, str]:
+    word, weight, *rest = raw
+    return (word, float(weight), rest[0] if rest else "boost")
+
+
+def _kw_diff(old: list[list[Any]], new: list[list[Any]]) -> dict[str, list[list[Any]]]:
+    old_keys = [_kw_key(k) for k in old]
+    new_keys = [_kw_key(k) for k in new]
+    diff = {
+        "keywords_remove": [list(k) for k in old_keys if k not in new_keys],
+        "keywords_add": [list(k) for k in new_keys if k not in old_keys],
+    }
+    return {name: rows for name, rows in diff.items() if rows}
+
+
+def seed_delta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Return what changed from one nested seed (kb.json data) to another."""
+    delta: dict[str, Any] = {"intents": {}, "entries_add": [], "entries_change": {}}
+    old_intents = {i["id"]: i for i in old["intents"]}
+    for intent in new["intents"]:
+        before = old_intents.get(intent["id"])
+        if before is None:
+            delta.setdefault("intents_add", []).append(intent)
+            continue
+        diff = _kw_diff(before.get("keywords", []), intent.get("keywords", []))
+        if diff:
+            delta["intents"][intent["id"]] = diff
+    old_entries = {e["key"]: e for e in old["entries"]}
+    for entry in new["entries"]:
+        before = old_entries.get(entry["key"])
+        if before is None:
+            delta["entries_add"].append(entry)
+            continue
+        change: dict[str, Any] = _kw_diff(before.get("keywords", []), entry.get("keywords", []))
+        added = [p for p in entry["paraphrases"] if p not in before["paraphrases"]]
+        removed = [p for p in before["paraphrases"] if p not in entry["paraphrases"]]
+        if added:
+            change["paraphrases_add"] = added
+        if removed:
+            change["paraphrases_remove"] = removed
+        for name in ("answer", "question"):
+            if entry[name] != before[name]:
+                change[name] = [before[name], entry[name]]
+        if change:
+            delta["entries_change"][entry["key"]] = change
+    old_groups = {g["canonical"]: g for g in old["synonyms"]}
+    delta["synonyms_add"] = [g for g in new["synonyms"] if g["canonical"] not in old_groups]
+    delta["synonym_variants_add"] = {
+        g["canonical"]: [
+            v for v in g["variants"] if v not in old_groups[g["canonical"]]["variants"]
+        ]
+        for g in new["synonyms"]
+        if g["canonical"] in old_groups
+        and any(v not in old_groups[g["canonical"]]["variants"] for v in g["variants"])
+    }
+    delta["domain_words_add"] = [w for w in new["domain_words"] if w not in old["domain_words"]]
+    delta["replies_add"] = {k: v for k, v in new["replies"].items() if k not in old["replies"]}
+    return delta
+
+
+def _keywords_apply(keyword_model: Any, changes: dict[str, Any], **target: Any) -> None:
+    for raw in changes.get("keywords_remove", []):
+        word, weight, kind = _kw_key(raw)
+        keyword_model.objects.filter(word=word, weight=weight, kind=kind, **target).delete()
+    for raw in changes.get("keywords_add", []):
+        fields = _model_kw(raw)
+        if not keyword_model.objects.filter(
+            word=fields["word"], kind=fields["kind"], **target
+        ).exists():
+            keyword_model.objects.create(**fields, **target)
+
+
+def seed_delta_apply(apps: Any, delta: dict[str, Any]) -> None:
+    """Bring an existing KB up to a later seed without undoing operators' edits (idempotent)."""
+    intent_model = apps.get_model("nlu", "Intent")
+    entry_model = apps.get_model("nlu", "FaqEntry")
+    keyword_model = apps.get_model("nlu", "Keyword")
+    synonym_model = apps.get_model("nlu", "SynonymGroup")
+    word_model = apps.get_model("nlu", "DomainWord")
+    reply_model = apps.get_model("nlu", "ReplyTemplate")
+
+    for raw in delta.get("intents_add", []):
+        intent, created = intent_model.objects.get_or_create(
+            id=raw["id"], defaults={"name": raw["name"], "description": raw["description"]}
+        )
+        if created:
+            _keywords_apply(keyword_model, {"keywords_add": raw.get("keywords", [])}, intent=intent)
+    for intent_id, changes in delta.get("intents", {}).items():
+        intent = intent_model.objects.filter(id=intent_id).first()
+        if intent is not None:
+            _keywords_apply(keyword_model, changes, intent=intent)
+    for raw in delta.get("entries_add", []):
+        entry, created = entry_model.objects.get_or_create(
+            key=raw["key"],
+            defaults={
+                "intent_id": raw["intent"],
+                "question": raw["question"],
+                "paraphrases": "\n".join(raw["paraphrases"]),
+                "answer": raw["answer"],
+                "quick_replies": "\n".join(raw["quick_replies"]),
+                "priority": raw.get("priority", 0),
+            },
+        )
+        if created:
+            _keywords_apply(keyword_model, {"keywords_add": raw.get("keywords", [])}, entry=entry)
+    for key, changes in delta.get("entries_change", {}).items():
+        entry = entry_model.objects.filter(key=key).first()
+        if entry is None:
+            continue  # deleted by an operator: stays deleted
+        lines = [line for line in entry.paraphrases.splitlines() if line.strip()]
+        lines = [
+            line for line in lines if line.strip() not in changes.get("paraphrases_remove", [])
+        ]
+        lines += [p for p in changes.get("paraphrases_add", []) if p not in lines]
+        entry.paraphrases = "\n".join(lines)
+        for name in ("answer", "question"):
+            if name in changes and getattr(entry, name) == changes[name][0]:
+                setattr(entry, name, changes[name][1])
+        entry.save(update_fields=["paraphrases", "answer", "question"])
+        _keywords_apply(keyword_model, changes, entry=entry)
+    for raw in delta.get("synonyms_add", []):
+        synonym_model.objects.get_or_create(
+            canonical=raw["canonical"], defaults={"variants": "\n".join(raw["variants"])}
+        )
+    for canonical, variants in delta.get("synonym_variants_add", {}).items():
+        group = synonym_model.objects.filter(canonical=canonical).first()
+        if group is None:
+            continue
+        lines = [line for line in group.variants.splitlines() if line.strip()]
+        missing = [v for v in variants if v not in lines]
+        if missing:
+            group.variants = "\n".join([*lines, *missing])
+            group.save(update_fields=["variants"])
+    for word in delta.get("domain_words_add", []):
+        word_model.objects.get_or_create(word=word)
+    for key, text in delta.get("replies_add", {}).items():
+        reply_model.objects.get_or_create(key=key, defaults={"text": text})
+    from django.core.cache import cache
+
+    cache.delete("nlu:kb_version")

@@ -8,23 +8,21 @@ from dataclasses import dataclass
 from bot.nlu import context as ctx
 from bot.nlu.kbindex import Analysis, Entry, KbIndex
 from bot.nlu.loader import current_index
-from bot.nlu.matcher import (
-    ANSWER,
-    CLARIFY,
-    OOS,
-    OUT_OF_SCOPE,
-    Classification,
-    classify_analysis,
-    classify_with,
-)
-from bot.nlu.models import split_lines
+from bot.nlu.matcher import Classification, classify_analysis, classify_with
+from bot.nlu.models import ReplyTemplate, split_lines
 from bot.nlu.seed import load_seed
+from bot.nlu.vocabulary import Intent, NluAction
 
-OFFER_HUMAN = "offer_human"
-EMPTY = "empty"
+# The system replies' keys: a vocabulary of its own (an action is not a reply key).
+Reply = ReplyTemplate.Key
+# Aliases kept for importers that predate the enums (bot.dialog); new code uses NluAction.
+OFFER_HUMAN = NluAction.OFFER_HUMAN
+EMPTY = NluAction.EMPTY
 MISSES_BEFORE_HUMAN = 2
 # Intents that end or do not open a topic: context must not continue them.
-NO_TOPIC_INTENTS = frozenset({"greeting", "thanks_bye", OOS})
+NO_TOPIC_INTENTS = frozenset({Intent.GREETING, Intent.THANKS_BYE, Intent.OOS})
+# Intents a short message keeps even after a topic: they are never a follow-up.
+NEVER_FOLLOW_UP_INTENTS = frozenset({Intent.GREETING, Intent.THANKS_BYE, Intent.HUMAN_AGENT})
 # Short messages are the ones that may lean on the previous topic.
 FOLLOW_UP_MAX_CHARS = 12
 
@@ -35,9 +33,9 @@ _MEANINGFUL_RE = re.compile(r"[0-9a-z\u3400-\u9fff]")
 @dataclass(frozen=True)
 class NluReply:
     text: str  # the Chinese reply to send
-    intent: str  # final intent id (catalogue id), "oos" when none
+    intent: str  # final intent id (an `Intent` value), Intent.OOS when none
     score: float
-    action: str  # "answer" | "clarify" | "oos" | "offer_human" | "empty" (no words at all)
+    action: NluAction
     quick_replies: list[str]
     candidates: list[tuple[str, float]]
 
@@ -63,7 +61,7 @@ def _with_options(index: KbIndex, text: str, labels: list[str]) -> str:
     if not labels:
         return text
     listed = "　".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
-    return text + "\n" + _fill(_reply(index, "options"), listed)
+    return text + "\n" + _fill(_reply(index, Reply.OPTIONS), listed)
 
 
 def _entry(index: KbIndex, key: str | None) -> Entry | None:
@@ -80,7 +78,7 @@ def _answer(
         text=_with_options(index, entry.answer, labels),
         intent=entry.intent,
         score=c.score if c else 1.0,
-        action=ANSWER,
+        action=NluAction.ANSWER,
         quick_replies=labels,
         candidates=c.candidate_pairs if c else [(entry.intent, 1.0)],
     )
@@ -88,14 +86,14 @@ def _answer(
 
 
 def _clarify(index: KbIndex, c: Classification) -> tuple[NluReply, list[ctx.Option]]:
-    picks = [cand for cand in c.candidates if cand.intent != OOS][:3]
+    picks = [cand for cand in c.candidates if cand.intent != Intent.OOS][:3]
     labels = [cand.entry.question for cand in picks]
     listed = "\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
     reply = NluReply(
-        text=_fill(_reply(index, "clarify"), listed),
+        text=_fill(_reply(index, Reply.CLARIFY), listed),
         intent=c.intent,
         score=c.score,
-        action=CLARIFY,
+        action=NluAction.CLARIFY,
         quick_replies=labels,
         candidates=c.candidate_pairs,
     )
@@ -106,17 +104,17 @@ def _out_of_scope(
     index: KbIndex, c: Classification, misses: int
 ) -> tuple[NluReply, list[ctx.Option]]:
     if misses >= MISSES_BEFORE_HUMAN:
-        labels = [_reply(index, "human_label")]
-        text, action = _reply(index, "offer_human"), OFFER_HUMAN
-    elif c.entry is not None and c.entry.intent == OOS:
+        labels = [_reply(index, Reply.HUMAN_LABEL)]
+        text, action = _reply(index, Reply.OFFER_HUMAN), NluAction.OFFER_HUMAN
+    elif c.entry is not None and c.entry.intent == Intent.OOS:
         labels = list(c.entry.quick_replies)
-        text, action = _with_options(index, c.entry.answer, labels), OUT_OF_SCOPE
+        text, action = _with_options(index, c.entry.answer, labels), NluAction.OUT_OF_SCOPE
     else:
         labels = []
-        text, action = _reply(index, "oos"), OUT_OF_SCOPE
+        text, action = _reply(index, Reply.OOS), NluAction.OUT_OF_SCOPE
     reply = NluReply(
         text=text,
-        intent=OOS,
+        intent=Intent.OOS,
         score=c.score,
         action=action,
         quick_replies=labels,
@@ -151,14 +149,16 @@ def _resolve(
     leans_on_topic = (
         topic is not None
         and len(norm) <= FOLLOW_UP_MAX_CHARS
-        and alone.intent not in ("greeting", "thanks_bye", "human_agent")
-        and not (alone.candidates and alone.candidates[0].intent == OOS)
+        and alone.intent not in NEVER_FOLLOW_UP_INTENTS
+        and not (alone.candidates and alone.candidates[0].intent == Intent.OOS)
     )
     if leans_on_topic:
         joined = classify_with(index, f"{state.topic_text} {text}")
         # The topic helps only a message that has no confident answer of its own, or
         # agrees with it: "发漂查不倒" after "我的工单" is a new question, not a follow-up.
-        if joined.action == ANSWER and (alone.action != ANSWER or alone.intent == joined.intent):
+        if joined.action == NluAction.ANSWER and (
+            alone.action != NluAction.ANSWER or alone.intent == joined.intent
+        ):
             return joined, joined.entry, f"{state.topic_text} {text}"
     return alone, alone.entry, text
 
@@ -183,49 +183,54 @@ def nlu_reply(*, conversation_key: str, text: str) -> NluReply:
     return understood.reply
 
 
-def nlu_understand(*, state: ctx.ConversationState, text: str) -> Understood:
+def nlu_understand(
+    *, state: ctx.ConversationState, text: str, kb_version: str | None = None
+) -> Understood:
     """`nlu_reply` without the cache: the caller loads the memory and applies the result.
 
-    The webhook's fast path reads the memory in the round trip it makes anyway and
-    writes it back together with its other cache writes.
+    The receive path reads the memory (part of the follower's conversation state) and
+    the KB version in the round trip of its dedup claim, and writes the memory back
+    with its other cache writes.
     """
-    index = current_index()
+    index = current_index(version=kb_version)
     text = text if isinstance(text, str) else ""
     analysis = index.analyse(text)
     if not _MEANINGFUL_RE.search(analysis.normalised):
         # Not a miss: nothing was said, so nothing was misunderstood.
-        return Understood(NluReply(_reply(index, "empty"), OOS, 0.0, EMPTY, [], []))
+        return Understood(
+            NluReply(_reply(index, Reply.EMPTY), Intent.OOS, 0.0, NluAction.EMPTY, [], [])
+        )
 
     c, entry, topic_text = _resolve(index, state, text, analysis)
     if c is None and entry is None:
-        labels = split_lines(_reply(index, "still_unsolved_options"))
+        labels = split_lines(_reply(index, Reply.STILL_UNSOLVED_OPTIONS))
         reply = NluReply(
-            text=_with_options(index, _reply(index, "still_unsolved"), labels),
-            intent=state.intent or OOS,
+            text=_with_options(index, _reply(index, Reply.STILL_UNSOLVED), labels),
+            intent=state.intent or Intent.OOS,
             score=1.0,
-            action=ANSWER,
+            action=NluAction.ANSWER,
             quick_replies=labels,
-            candidates=[(state.intent or OOS, 1.0)],
+            candidates=[(state.intent or Intent.OOS, 1.0)],
         )
         state.options = [ctx.Option(label=label) for label in labels]
         state.misses = 0
         return Understood(reply, context=state)
 
-    if c is None or c.action == ANSWER:
+    if c is None or c.action == NluAction.ANSWER:
         assert entry is not None
         reply, options = _answer(index, entry, c)
         state.misses = 0
-        if entry.intent == "thanks_bye":
+        if entry.intent == Intent.THANKS_BYE:
             return Understood(reply, forget=True)
         if entry.intent not in NO_TOPIC_INTENTS:
             state.intent, state.entry, state.topic_text = entry.intent, entry.key, topic_text[-200:]
-    elif c.action == CLARIFY:
+    elif c.action == NluAction.CLARIFY:
         reply, options = _clarify(index, c)
         state.misses = 0
     else:
         state.misses += 1
         reply, options = _out_of_scope(index, c, state.misses)
-        if reply.action == OFFER_HUMAN:
+        if reply.action == NluAction.OFFER_HUMAN:
             state.misses = 0
     state.options = options
     return Understood(reply, context=state)

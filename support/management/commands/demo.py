@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from bot.channels.wechat.inbound import inbound_message
+from bot.conversations.models import Follower
+from bot.dialog.receive import message_receive
 from bot.invoices.ledger import ledger_invoice_upsert, ledger_row_parse
 from bot.invoices.models import LedgerInvoice
 from bot.simulator.envelope import message_fields
-from bot.wechat.models import Follower
-from bot.wechat.services import message_receive
 from tickets.models import AgentProfile, Queue
 
 DEMO_USERNAME = "agent"
@@ -113,11 +114,9 @@ class Command(BaseCommand):
         if Follower.objects.filter(openid__startswith="sim-demo-").exists():
             return
         for openid, texts in DEMO_CONVERSATIONS.items():
-            message_receive(
-                fields=message_fields(openid=openid, msg_type="event", Event="subscribe"), raw=""
-            )
+            fields = message_fields(openid=openid, msg_type="event", Event="subscribe")
+            message_receive(inbound=inbound_message(fields=fields, raw=""))
             for text in texts:
-                message_receive(
-                    fields=message_fields(openid=openid, msg_type="text", Content=text), raw=""
-                )
+                fields = message_fields(openid=openid, msg_type="text", Content=text)
+                message_receive(inbound=inbound_message(fields=fields, raw=""))
         self.stdout.write(f"created {len(DEMO_CONVERSATIONS)} demo followers with conversations")

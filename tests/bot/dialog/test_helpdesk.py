@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from bot.conversations.models import Follower, Message
 from bot.simulator.envelope import message_fields
-from bot.wechat.models import Follower, Message
 from tickets import services
 from tickets.models import AgentProfile, Queue, Ticket
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def wechat_backend(settings):
-    settings.TICKETS_NOTIFY_BACKEND = "bot.dialog.ticket_channel.WeChatTicketBackend"
+    settings.TICKETS_NOTIFY_BACKEND = "bot.helpdesk.backend.WeChatTicketBackend"
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import datetime
 
 import pytest
 
+from bot.conversations.models import Follower
 from bot.notices.incidents import incident_open
 from bot.notices.models import IncidentFollower
-from bot.wechat.models import Follower
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bot.conversations.models import Message
 from bot.invoices.models import LedgerInvoice, Result, VerificationRecord
 from bot.simulator.envelope import message_fields
-from bot.wechat.models import Message
 from tests.bot.invoices.fake_tencent import FakeTencentOcr
 from tests.bot.invoices.photos import phone_photo
 
@@ -58,7 +58,10 @@ def photo(wechat, openid: str, *, media_id: str = "", pic_url: str = "") -> str:
 
 
 def state(openid: str) -> dict | None:
-    return cache.get(f"invoice:dialog:{openid}")
+    """The invoice part of the follower's conversation state, as the next turn reads it."""
+    from bot.dialog.state import ConversationState, state_key
+
+    return ConversationState.from_cached(cache.get(state_key(openid))).invoice
 
 
 def test_fields_over_several_messages_ask_only_for_what_is_missing(wechat):
@@ -297,16 +300,15 @@ def test_voice_recognition_text_is_read_like_typed_text(wechat):
     )
 
 
-def test_a_message_without_invoice_fields_costs_no_query(django_assert_num_queries):
-    from bot.dialog.invoice_turn import invoice_turn
-    from bot.wechat.models import Follower
+def test_a_message_without_invoice_fields_is_not_the_invoice_hooks(django_assert_num_queries):
+    from bot.channels.wechat.inbound import inbound_message
+    from bot.dialog.hooks.invoices import slots_wants
+    from bot.dialog.state import ConversationState, Turn
 
-    follower = Follower.objects.create(openid="o-16")
-    message = Message.objects.create(
-        follower=follower, direction="in", msg_type="text", text="发票查不到怎么办", dedup_key="k"
-    )
+    fields = message_fields(openid="o-16", msg_type="text", Content="发票查不到怎么办")
+    turn = Turn(inbound=inbound_message(fields=fields, raw=""), state=ConversationState())
     with django_assert_num_queries(0):
-        assert invoice_turn(message=message, text=message.text) is None
+        assert slots_wants(turn) is False
 
 
 # -- hand-over to the help desk -------------------------------------------------------------
@@ -374,9 +376,10 @@ def test_slow_verification_not_found_pushes_the_answer_and_opens_a_ticket(
     assert "正在查询" in reply
     ticket = Ticket.objects.get(requester_ref="o-slow")
     assert ticket.escalation_reason == "diagnosis" and ticket.invoices[0]["number"] == "12345678"
-    # The answer, then the ticket's own notice.
-    notice = Notice.objects.get(follower__openid="o-slow")
-    assert ticket.number in notice.text and notice.kind == "ticket_event"
+    # The answer, then the ticket's own notice: both through the one push pipeline.
+    answer, announced = Notice.objects.filter(follower__openid="o-slow").order_by("id")
+    assert "查无此票" in answer.text
+    assert ticket.number in announced.text and announced.kind == "ticket_event"
     sent = [c.body["text"]["content"] for c in fake_wechat.calls("/cgi-bin/message/custom/send")]
     assert any("查无此票" in t for t in sent) and any(ticket.number in t for t in sent)
 
@@ -414,16 +417,16 @@ def test_a_photo_is_fetched_and_read_before_the_transaction_opens(wechat, fake_w
     """The download and decoding take seconds: no row lock or open transaction meanwhile."""
     from django.db import connection
 
-    from bot.dialog import invoice_turn
+    from bot.dialog.hooks import invoices as invoice_hooks
 
     seen = []
-    real_fetch = invoice_turn.photo_fetch
+    real_fetch = invoice_hooks.photo_fetch
 
     def spying_fetch(**kwargs):
         seen.append(connection.in_atomic_block)
         return real_fetch(**kwargs)
 
-    monkeypatch.setattr(invoice_turn, "photo_fetch", spying_fetch)
+    monkeypatch.setattr(invoice_hooks, "photo_fetch", spying_fetch)
     ledger(CODE, "12345678")
     fake_wechat.put_media("MEDIA9", phone_photo(payload_for(CODE, "12345678"), random.Random(3)))
     reply = photo(wechat, "o-photo-tx", media_id="MEDIA9", pic_url="")

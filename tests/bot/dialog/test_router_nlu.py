@@ -2,9 +2,9 @@
 
 import pytest
 
+from bot.conversations.models import Message
 from bot.nlu.models import FaqEntry, ReplyTemplate
 from bot.simulator.envelope import message_fields
-from bot.wechat.models import Message
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from bot.wechat.models import Follower
+from bot.conversations.models import Follower
 from tests.bot.invoices.fake_tencent import FakeTencentOcr
 
 

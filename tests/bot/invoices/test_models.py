@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bot.conversations.models import Follower
 from bot.invoices.models import DailyCheckCount, InvoiceWatch, LedgerInvoice
-from bot.wechat.models import Follower
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from bot.conversations.models import Message
 from bot.invoices.diagnosis import Diagnosis
 from bot.invoices.models import DailyCheckCount, InvoiceWatch, Result, VerificationRecord
 from bot.invoices.services import invoice_check, invoice_check_push_run, invoice_check_queue
 from bot.invoices.verification import verification_is_fast
-from bot.wechat.models import Message
+from bot.notices.models import Notice
 from tests.bot.invoices.fake_backends import FIXED_PATH, FixedBackend
 from tests.bot.invoices.verify_support import (
     CODE_ORDINARY,
@@ -103,10 +104,36 @@ def test_queued_check_pushes_its_answer(follower, fake_wechat, django_capture_on
     [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
     assert call.body["touser"] == "o-invoice"
     assert "一致" in call.body["text"]["content"]
-    assert Message.objects.get(direction="out").delivery_status == "sent"
+    # The answer is a notice (the one push pipeline), mirrored as an outbound Message.
+    notice = Notice.objects.get(follower=follower)
+    assert (notice.kind, notice.idempotency_key, notice.status) == (
+        "invoice_check_result",
+        f"invoice-check:{record.pk}",
+        "sent",
+    )
+    assert Message.objects.get(direction="out", notice=notice).delivery_status == "sent"
 
 
-def test_a_queued_check_runs_once(follower, settings):
+def test_a_quiet_follower_gets_the_answer_as_the_kinds_template(
+    follower, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.notices.models import NoticeTemplate
+
+    NoticeTemplate.objects.create(
+        kind="invoice_check_result", template_id="TPL-CHECK", field_mapping={"thing1": "{text}"}
+    )
+    follower.last_interaction_at = None
+    follower.save(update_fields=["last_interaction_at"])
+    fields = ordinary_fields()
+    ledger_row(fields)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_check_queue(follower_id=follower.pk, fields=fields)
+    assert fake_wechat.calls("/cgi-bin/message/custom/send") == []
+    [call] = fake_wechat.calls("/cgi-bin/message/template/send")
+    assert call.body["template_id"] == "TPL-CHECK"
+
+
+def test_a_queued_check_runs_once(follower, settings, django_capture_on_commit_callbacks):
     settings.WECHAT_APP_SECRET = ""
     fields = ordinary_fields()
     ledger_row(fields)
@@ -117,8 +144,10 @@ def test_a_queued_check_runs_once(follower, settings):
         issue_date=fields.issue_date,
         check_code="567890",
     )
-    assert invoice_check_push_run(record_id=record.pk).diagnosis is Diagnosis.VALID
-    assert invoice_check_push_run(record_id=record.pk) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoice_check_push_run(record_id=record.pk).diagnosis is Diagnosis.VALID
+        assert invoice_check_push_run(record_id=record.pk) is None
+    assert Notice.objects.get().status == "simulated"
     assert Message.objects.filter(direction="out").count() == 1
     assert DailyCheckCount.objects.get().count == 1
 
@@ -156,9 +185,13 @@ def test_garbage_fields_get_an_answer_not_a_crash():
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_a_queued_check_and_pushes(celery_worker_process, fake_wechat_server):
-    from bot.wechat.models import Follower
+    from django.utils import timezone
 
-    follower = Follower.objects.create(openid="o-inv-worker", subscribed=True)
+    from bot.conversations.models import Follower
+
+    follower = Follower.objects.create(
+        openid="o-inv-worker", subscribed=True, last_interaction_at=timezone.now()
+    )
     fields = ordinary_fields(invoice_number="55556666")
     ledger_row(fields)
     record = invoice_check_queue(follower_id=follower.pk, fields=fields)

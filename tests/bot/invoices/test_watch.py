@@ -8,11 +8,11 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 
+from bot.conversations.models import Message
 from bot.invoices import watching
 from bot.invoices.models import InvoiceWatch, LedgerInvoice, VerificationRecord
 from bot.invoices.services import invoice_check
 from bot.invoices.tasks import invoice_watches_recheck_due
-from bot.wechat.models import Message
 from support.celery import app
 from tests.bot.invoices.verify_support import (
     days_ago,
@@ -222,7 +222,7 @@ def test_beat_schedule_names_a_registered_task():
 def test_beat_task_on_a_real_worker_pushes_the_notice(celery_worker_process, fake_wechat_server):
     import time
 
-    from bot.wechat.models import Follower
+    from bot.conversations.models import Follower
 
     # Inside the 48-hour window: the notice goes out as a customer-service message.
     follower = Follower.objects.create(
@@ -363,9 +363,9 @@ def test_expiry_on_a_real_worker_escalates_once_when_the_task_runs_twice(
 
     from django.apps import apps as django_apps
 
+    from bot.conversations.models import Follower
     from bot.invoices.tasks import invoice_watch_recheck
     from bot.notices.models import Notice
-    from bot.wechat.models import Follower
     from tickets.models import Ticket
 
     # Transactional tests start from a flushed database: the help desk's seeded queues first.

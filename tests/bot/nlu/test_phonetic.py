@@ -36,3 +36,23 @@ def test_function_word_plus_next_character_is_not_a_typo():
     r = _repairer("失控", "发票")
     assert r.repair("查询结果是空的") == "查询结果是空的"
     assert r.repair("发票失空了") == "发票失控了"
+
+
+def test_near_homophones_of_longer_words_are_repaired():
+    # Fuzzy-pinyin slips: ch/c, sh/s, -ng/-n, for words of three or more characters.
+    r = _repairer("查不到", "数电票", "离线开票", "验证码", "发票")
+    assert r.repair("发票擦不到") == "发票查不到"
+    assert r.repair("树电票怎么查") == "数电票怎么查"  # a plain homophone
+    assert r.repair("离鲜开票超时") == "离线开票超时"  # xian, exactly
+    assert r.repair("离限开漂超时") == "离线开票超时"  # xian/xian, piao/piao
+
+
+def test_a_near_homophone_never_ends_on_a_particle():
+    r = _repairer("验证码")
+    assert r.repair("发票需要验真吗") == "发票需要验真吗"  # yan zhen ma is not yan zheng ma
+
+
+def test_two_character_words_match_exact_homophones_only():
+    r = _repairer("专票")
+    assert r.repair("砖票") == "专票"  # zhuan piao, exactly
+    assert r.repair("钻票") == "钻票"  # zuan is zhuan only to a fuzzy input method

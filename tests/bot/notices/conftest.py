@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bot.conversations.models import Follower
 from bot.notices.models import NoticeTemplate
 from bot.notices.throttle import throttle_reset
-from bot.wechat.models import Follower
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,7 @@ def test_post_sends_and_get_reports_done(
 
 
 def test_other_audiences_and_schedule(client, auth, make_follower):
-    from bot.wechat.models import FollowerTag
+    from bot.conversations.models import FollowerTag
 
     FollowerTag.objects.create(name="会计")
     response = client.post(

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bot.conversations.models import FollowerTag, Message
 from bot.invoices.models import VerificationRecord
 from bot.notices.audiences import audience_followers
 from bot.notices.models import Broadcast, Incident, IncidentFollower
-from bot.wechat.models import FollowerTag, Message
 
 pytestmark = pytest.mark.django_db
 

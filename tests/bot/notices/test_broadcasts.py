@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bot.conversations.models import FollowerTag, Message
 from bot.notices import broadcasts
 from bot.notices.models import Broadcast, Notice
 from bot.notices.selectors import broadcast_progress
-from bot.wechat.models import FollowerTag, Message
 from tests.bot.notices.helpers import sent_to
 
 pytestmark = pytest.mark.django_db

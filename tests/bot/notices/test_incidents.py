@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bot.conversations.models import Follower, Message
 from bot.invoices.models import VerificationRecord
 from bot.notices import incidents
 from bot.notices.broadcasts import NoticesError
 from bot.notices.models import Incident, IncidentFollower
-from bot.wechat.models import Follower, Message
 from tests.bot.notices.helpers import sent_to
 
 pytestmark = pytest.mark.django_db

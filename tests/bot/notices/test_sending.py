@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bot.conversations.models import Message
 from bot.notices import services
 from bot.notices.models import Notice, NoticeTemplate
 from bot.notices.tasks import deliver_notices
 from bot.notices.throttle import throttle_back_off
-from bot.wechat.models import Message
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bot.conversations.models import Message
 from bot.notices import services
 from bot.notices.models import Notice
 from bot.notices.tasks import deliver_notices
 from bot.notices.throttle import throttle_back_off, throttle_reset, throttle_wait_seconds
-from bot.wechat.models import Message
 from tests.bot.notices.helpers import sent_to
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +114,33 @@ def test_45015_switches_the_same_notice_to_its_template(make_follower, fake_wech
     assert Notice.objects.count() == 1
 
 
+def test_45047_quota_used_up_switches_the_same_notice_to_its_template(
+    make_follower, fake_wechat, template
+):
+    # More than 5 customer-service messages within 48 hours of the follower's last message.
+    follower = make_follower("o-quota", hours_ago=1)
+    fake_wechat.fail_next(CS, 45047)
+    notice = _pending(follower)
+    services.notices_deliver(notice_ids=[notice.pk])
+    notice.refresh_from_db()
+    assert (notice.status, notice.channel, notice.error_code) == ("sent", "template", None)
+    assert [c.path for c in sent_to(fake_wechat, "o-quota")] == [CS, TPL]
+    assert Message.objects.get(notice=notice).channel == "template"
+
+
+def test_45015_without_any_template_fails_with_wechats_answer(make_follower, fake_wechat):
+    follower = make_follower("o-window-none", hours_ago=1)
+    fake_wechat.fail_next(CS, 45015)
+    notice = _pending(follower)
+    services.notices_deliver(notice_ids=[notice.pk])
+    notice.refresh_from_db()
+    assert (notice.status, notice.channel, notice.error_code) == (
+        "failed",
+        "customer_service",
+        45015,
+    )
+
+
 def test_43004_marks_the_follower_unsubscribed_and_stops(make_follower, fake_wechat, template):
     follower = make_follower("o-gone", hours_ago=72)
     fake_wechat.fail_next(TPL, 43004)
@@ -184,6 +211,17 @@ def test_transient_errors_give_up_after_max_attempts(
     assert (notice.status, notice.attempts, notice.error_code) == ("failed", 3, -1)
     services.notices_deliver(notice_ids=[notice.pk])
     assert len(sent_to(fake_wechat, "o-flaky")) == 3
+
+
+def test_backoff_is_capped_at_a_minute(make_follower, fake_wechat, template, settings):
+    settings.NOTICES_MAX_ATTEMPTS = 10
+    settings.NOTICES_RATE_LIMIT_PAUSE_SECONDS = 0
+    follower = make_follower("o-cap", hours_ago=72)
+    notice = _pending(follower)
+    Notice.objects.filter(pk=notice.pk).update(attempts=6)  # 2**7 = 128 s uncapped
+    fake_wechat.fail_next(TPL, -1)
+    outcome = services.notices_deliver(notice_ids=[notice.pk])
+    assert (outcome.retry_ids, outcome.countdown) == ([notice.pk], 60)
 
 
 def test_task_retries_with_backoff_until_sent(make_follower, fake_wechat, template, settings):

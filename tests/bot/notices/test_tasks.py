@@ -1,5 +1,6 @@
 """Broadcasts through a real Celery worker process, Redis broker and PostgreSQL."""
 
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -7,10 +8,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from bot.conversations.models import Follower
 from bot.notices import broadcasts
 from bot.notices.models import Broadcast, Notice, NoticeTemplate
+from bot.notices.services import notice_send
 from bot.notices.tasks import recover_notices
-from bot.wechat.models import Follower
 from tests.concurrency import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -78,3 +80,43 @@ def test_worker_recovers_a_claim_left_by_a_lost_worker(celery_worker_process, fa
 
     assert wait_for(settled, seconds=60.0), (notice.status, broadcast.status)
     assert _calls_for(fake_wechat_server, "o-lost-w") == Counter({"o-lost-w": 1})
+
+
+def test_worker_delivers_a_notice_after_commit(celery_worker_process, fake_wechat_server):
+    follower = Follower.objects.create(
+        openid="o-worker", subscribed=True, last_interaction_at=timezone.now()
+    )
+    with transaction.atomic():
+        notice = notice_send(
+            kind="ticket_event",
+            follower_id=follower.pk,
+            text="工单 T20261127-0001 已受理",
+            idempotency_key="ticket:T20261127-0001:accepted",
+        )
+
+    def sent():
+        notice.refresh_from_db()
+        return notice.status == "sent"
+
+    assert wait_for(sent), notice.status
+    assert _calls_for(fake_wechat_server, "o-worker") == Counter({"o-worker": 1})
+    [call] = [
+        c
+        for c in fake_wechat_server.calls("/cgi-bin/message/custom/send")
+        if c.body["touser"] == "o-worker"
+    ]
+    assert call.body["text"]["content"] == "工单 T20261127-0001 已受理"
+
+
+def test_a_rolled_back_notice_is_never_sent(celery_worker_process, fake_wechat_server):
+    follower = Follower.objects.create(
+        openid="o-rollback", subscribed=True, last_interaction_at=timezone.now()
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notice_send(
+            kind="ticket_event", follower_id=follower.pk, text="不会发出", idempotency_key="k"
+        )
+        raise RuntimeError("abort")
+    time.sleep(1.0)
+    assert not Notice.objects.filter(follower=follower).exists()
+    assert _calls_for(fake_wechat_server, "o-rollback") == Counter()

@@ -8,8 +8,8 @@ import pytest
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from bot.wechat.models import Follower, Message
-from bot.wechat.outbound import outbound_text_send
+from bot.conversations.models import Follower, Message
+from bot.notices.services import notice_send
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/simulator.png")
@@ -147,7 +147,12 @@ def test_chat_through_the_real_webhook(page):
 
     # A pushed customer-service message shows up by polling, with its delivery status.
     with transaction.atomic():
-        outbound_text_send(follower=Follower.objects.get(openid=openid), text="您的工单已受理")
+        notice_send(
+            kind="ticket_event",
+            follower_id=Follower.objects.get(openid=openid).pk,
+            text="您的工单已受理",
+            idempotency_key="simulator-page:accepted",
+        )
     pushed = page.get_by_test_id("msg-pushed")
     expect(pushed).to_have_count(1)
     expect(pushed).to_contain_text("您的工单已受理")

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from bot.wechat.models import Follower, Message
-from bot.wechat.parsing import xml_to_fields
+from bot.channels.wechat.parsing import xml_to_fields
+from bot.conversations.models import Follower, Message
 
 pytestmark = pytest.mark.django_db
 

@@ -85,3 +85,34 @@ def test_nlu_eval_refuses_a_missing_or_empty_file(tmp_path):
     empty.write_text("intent\ttext\n", encoding="utf-8")
     with pytest.raises(CommandError):
         call_command("nlu_eval", str(empty))
+
+
+def test_nlu_eval_reads_extra_columns_and_reports_confidently_wrong(tmp_path):
+    path = tmp_path / "eval.tsv"
+    path.write_text(
+        "intent\ttext\tsource\n"
+        "sync_delay\t刚开的发票怎么查不到\tforum\n"
+        "oos\t讲个笑话\tforum\tnote\n"
+        "check_limit\t发票被作废了怎么办\tforum\n",  # deliberately mislabelled
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    call_command("nlu_eval", str(path), stdout=out)
+    text = out.getvalue()
+    assert "examples:        3" in text
+    assert "accuracy:        0.6667" in text
+    assert "confidently wrong: 0.5000 (1 of 2 answered" in text
+    assert "forum" not in text  # the third column is not part of the text
+
+
+def test_nlu_eval_on_the_seed_several_files_and_calibration(tmp_path):
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    a.write_text("sync_delay\t刚开的发票怎么查不到\n", encoding="utf-8")
+    b.write_text("intent\ttext\noos\t讲个笑话\n", encoding="utf-8")
+    out = io.StringIO()
+    call_command("nlu_eval", "--seed", "--summary", "--calibrate", str(a), str(b), stdout=out)
+    text = out.getvalue()
+    assert f"== {a}" in text and f"== {b}" in text
+    assert text.count("accuracy:        1.0000") == 2
+    assert "misclassified" not in text  # --summary
+    assert "calibration over 2 messages" in text

@@ -1,0 +1,1 @@
+"""Channels through which followers reach the bot (WeChat official account today)."""

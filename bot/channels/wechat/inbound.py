@@ -1,0 +1,191 @@
+"""The webhook protocol: check the sender, open the envelope, hand over, seal the reply.
+
+Everything a sender can put in a request ends in a definite 4xx or a reply;
+nothing a sender sends produces a 5xx.
+"""
+
+import enum
+import functools
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from wechatpy.replies import TextReply
+
+from bot.channels.wechat.crypto import CryptoError, MessageCipher, signature_matches
+from bot.channels.wechat.dedup import dedup_key_for
+from bot.channels.wechat.parsing import MalformedXml, xml_to_fields
+from bot.conversations.inbound import InboundMessage
+from support import metrics
+
+logger = logging.getLogger(__name__)
+
+SUCCESS = "success"
+
+
+class Rejection(enum.Enum):
+    """Why a request was refused, with the HTTP status it gets."""
+
+    BAD_SIGNATURE = (403, "invalid signature")
+    STALE_TIMESTAMP = (403, "timestamp outside the allowed window")
+    BODY_TOO_LARGE = (413, "body too large")
+    MALFORMED_XML = (400, "malformed XML")
+    BAD_ENVELOPE = (400, "cannot decrypt message")
+    NOT_CONFIGURED = (400, "encrypted mode is not configured")
+    MISSING_FIELDS = (400, "missing ToUserName/FromUserName/MsgType")
+
+    @property
+    def status(self) -> int:
+        return self.value[0]
+
+    @property
+    def detail(self) -> str:
+        return self.value[1]
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+def _rejected(reason: Rejection) -> WebhookResponse:
+    logger.info("wechat webhook rejected: %s", reason.name)
+    metrics.webhook_rejected(reason)
+    return WebhookResponse(status=reason.status, body=reason.detail)
+
+
+def _check_signature_and_time(params: dict[str, str]) -> Rejection | None:
+    timestamp = params.get("timestamp", "")
+    if not signature_matches(
+        params.get("signature", ""), settings.WECHAT_TOKEN, timestamp, params.get("nonce", "")
+    ):
+        return Rejection.BAD_SIGNATURE
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        return Rejection.STALE_TIMESTAMP
+    if skew > settings.WECHAT_TIMESTAMP_TOLERANCE_SECONDS:
+        return Rejection.STALE_TIMESTAMP
+    return None
+
+
+def webhook_verify(*, params: dict[str, str]) -> WebhookResponse:
+    """Answer WeChat's URL verification (GET with echostr)."""
+    if not settings.WECHAT_TOKEN:
+        return _rejected(Rejection.BAD_SIGNATURE)
+    rejection = _check_signature_and_time(params)
+    if rejection:
+        return _rejected(rejection)
+    return WebhookResponse(status=200, body=params.get("echostr", ""))
+
+
+def _cipher() -> MessageCipher | None:
+    if not settings.WECHAT_ENCODING_AES_KEY:
+        return None
+    return MessageCipher(
+        encoding_aes_key=settings.WECHAT_ENCODING_AES_KEY, app_id=settings.WECHAT_APP_ID
+    )
+
+
+def _wechat_time(fields: dict[str, str]) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(fields.get("CreateTime", "")), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def inbound_message(*, fields: dict[str, str], raw: str) -> InboundMessage:
+    """The channel-neutral message of one WeChat delivery (its XML's fields)."""
+    return InboundMessage(
+        openid=fields["FromUserName"],
+        msg_type=fields.get("MsgType", "").lower(),
+        dedup_key=dedup_key_for(fields),
+        text=fields.get("Content", "") or fields.get("Title", ""),
+        media_id=fields.get("MediaId", ""),
+        pic_url=fields.get("PicUrl", ""),
+        recognition=fields.get("Recognition", ""),
+        event=fields.get("Event", ""),
+        event_key=fields.get("EventKey", ""),
+        msg_id=fields.get("MsgId") or fields.get("MsgID") or "",
+        raw=raw,
+        sent_at=_wechat_time(fields),
+        fields=fields,
+    )
+
+
+@functools.cache
+def _receiver_named(path: str):
+    return import_string(path)
+
+
+def _receiver():
+    """The receiver named in settings (`bot.dialog.receive.message_receive`): the channel
+    hands it each message and knows nothing of what answers it."""
+    return _receiver_named(settings.WECHAT_MESSAGE_RECEIVER)
+
+
+@metrics.webhook_observed
+def webhook_receive(*, params: dict[str, str], body: bytes) -> WebhookResponse:
+    """Handle one POSTed message or event and return what WeChat should get back."""
+    if len(body) > settings.WECHAT_MAX_BODY_BYTES:
+        return _rejected(Rejection.BODY_TOO_LARGE)
+    if not settings.WECHAT_TOKEN:
+        return _rejected(Rejection.BAD_SIGNATURE)
+    rejection = _check_signature_and_time(params)
+    if rejection:
+        return _rejected(rejection)
+    try:
+        envelope = xml_to_fields(body)
+    except MalformedXml:
+        return _rejected(Rejection.MALFORMED_XML)
+
+    encrypted = params.get("encrypt_type", "raw").lower() == "aes"
+    cipher = _cipher() if encrypted else None
+    raw_xml = body.decode("utf-8", errors="replace")
+    if encrypted:
+        if cipher is None:
+            return _rejected(Rejection.NOT_CONFIGURED)
+        encrypt = envelope.get("Encrypt", "")
+        if not encrypt or not signature_matches(
+            params.get("msg_signature", ""),
+            settings.WECHAT_TOKEN,
+            params.get("timestamp", ""),
+            params.get("nonce", ""),
+            encrypt,
+        ):
+            return _rejected(Rejection.BAD_SIGNATURE)
+        try:
+            raw_xml = cipher.decrypt(encrypt)
+            fields = xml_to_fields(raw_xml.encode())
+        except CryptoError:
+            return _rejected(Rejection.BAD_ENVELOPE)
+        except MalformedXml:
+            return _rejected(Rejection.MALFORMED_XML)
+    else:
+        fields = envelope
+
+    if not all(fields.get(name) for name in ("ToUserName", "FromUserName", "MsgType")):
+        return _rejected(Rejection.MISSING_FIELDS)
+
+    reply_text = _receiver()(inbound=inbound_message(fields=fields, raw=raw_xml))
+    if not reply_text:
+        return WebhookResponse(status=200, body=SUCCESS)
+    reply_xml = TextReply(
+        source=fields["ToUserName"], target=fields["FromUserName"], content=reply_text
+    ).render()
+    if cipher is not None:
+        reply_xml = cipher.envelope(
+            reply_xml,
+            token=settings.WECHAT_TOKEN,
+            timestamp=str(int(time.time())),
+            nonce=secrets.token_hex(8),
+        )
+    return WebhookResponse(
+        status=200, body=reply_xml, content_type="application/xml; charset=utf-8"
+    )

@@ -1,0 +1,1 @@
+"""The dialog's hooks, one module per part of the bot; `bot.dialog.router` chains them."""

@@ -1,0 +1,1 @@
+"""The bot's side of the help desk: escalation, the tickets.notify backend, snapshots."""

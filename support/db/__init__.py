@@ -1,0 +1,1 @@
+"""Database plumbing shared by the apps: the row builder and group commit."""

@@ -1,0 +1,60 @@
+"""Pinyin typed instead of characters (bot/nlu/pinyin_input.py)."""
+
+import pytest
+
+from bot.nlu.matcher import classify_with
+from bot.nlu.pinyin_input import PinyinReader, _syllabify, syllables
+
+VOCAB = [("电子", 5), ("发票", 9), ("下载", 4), ("红冲", 3), ("查不到", 4), ("怎么", 6), ("查", 3)]
+
+
+def test_syllables_are_pinyin_only():
+    table = syllables()
+    assert {"fa", "piao", "zhuang", "lv", "er"} <= table
+    assert not {"m", "n", "ng", "hm"} & table  # interjections would let English through
+
+
+@pytest.mark.parametrize(
+    ("token", "parts"),
+    [("fapiao", ("fa", "piao")), ("dianzi", ("dian", "zi")), ("pdf", None), ("hello", None)],
+)
+def test_syllabify(token, parts):
+    assert _syllabify(token) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("dianzi fapiao xiazai", "电子发票下载"),
+        ("dianzifapiaoxiazai", "电子发票下载"),  # no spaces
+        ("hongchong 怎么弄", "红冲 怎么弄"),  # mixed with characters
+        ("fapiao chabudao zenme", "发票查不到怎么"),
+        ("发票pdf下载", "发票pdf下载"),  # English stays
+        ("hello 在吗", "hello 在吗"),
+        ("can you help me", "can you help me"),
+        ("ok", "ok"),
+    ],
+)
+def test_reader_turns_pinyin_runs_into_kb_words(text, read):
+    assert PinyinReader(VOCAB).read(text) == read
+
+
+def test_a_run_that_reads_as_no_kb_word_is_left_alone():
+    reader = PinyinReader(VOCAB)
+    assert reader.read("wo men") == "wo men"  # pinyin, but not the KB's words
+    assert reader.read("zhang san") == "zhang san"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("dianzi fapiao xiazai", "download_invoice"),
+        ("hongchong 怎么弄", "void_red_status"),
+        ("fapiao chabudao zenme ban", "invoice_not_found"),
+        ("shudianpiao zenme chayan", "digital_invoice"),
+        ("kaipiao hou duojiu neng chadao", "sync_delay"),
+        ("zhuanrengong", "human_agent"),
+    ],
+)
+def test_seed_kb_understands_pinyin(seed_index, text, intent):
+    assert classify_with(seed_index, text).intent == intent
