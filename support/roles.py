@@ -51,3 +51,76 @@ class IsSupervisor(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return user_is_supervisor(request.user)
+
+
+def user_is_agent(user) -> bool:
+    """Whether a user works tickets: the 客服 role, an agent profile, or a supervisor."""
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return False
+    if user_has_role(user, Role.AGENT) or user_is_supervisor(user):
+        return True
+    return getattr(user, "agent_profile", None) is not None
+
+
+class IsAgent(BasePermission):
+    """DRF: agents and supervisors (invoice checks, followers through their tickets)."""
+
+    message = "仅客服可用"
+
+    def has_permission(self, request, view) -> bool:
+        return user_is_agent(request.user)
+
+
+class IsAgentReadSupervisorWrite(BasePermission):
+    """DRF: agents read (GET/HEAD/OPTIONS), supervisors also write (the ledger)."""
+
+    message = "仅主管可修改"
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return user_is_agent(request.user)
+        return user_is_supervisor(request.user)
+
+
+class IsStaff(BasePermission):
+    """DRF: any active staff user (the API's schema and docs)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class SupervisorOnlyAdmin:
+    """ModelAdmin mixin: the page exists for supervisors only, whatever model perms say.
+
+    A supervisor still needs the model permission (granted to the 主管 group); anyone else
+    is refused even when a permission was granted by hand (docs/security.md).
+    """
+
+    def has_module_permission(self, request) -> bool:
+        return user_is_supervisor(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return user_is_supervisor(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return user_is_supervisor(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return user_is_supervisor(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return user_is_supervisor(request.user) and super().has_delete_permission(request, obj)
+
+
+class SupervisorWritesAdmin:
+    """ModelAdmin mixin: agents may look, only supervisors add, change or delete (the ledger)."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return user_is_supervisor(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return user_is_supervisor(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return user_is_supervisor(request.user) and super().has_delete_permission(request, obj)

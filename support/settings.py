@@ -7,9 +7,11 @@ production rules: the secret key must come from the environment and cookies
 are secure.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,8 +42,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # legacy plaintext tokens: no longer accepted (docs/security.md)
+    "knox",  # API tokens: hashed, with an expiry (manage.py api_token_create)
+    "axes",  # login lockout
+    "csp",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files
     "auditlog",  # before "support": support/audit/admin.py replaces its LogEntry admin
     "dbbackup",
     "support",
@@ -64,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # WeChat's webhook skips the rest (bot/channels/wechat/middleware.py): none of it applies there.
     "bot.channels.wechat.middleware.WebhookShortcutMiddleware",
+    "support.middleware.RejectNulMiddleware",  # NUL in a query string: 400, not a 500
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +80,7 @@ MIDDLEWARE = [
     "support.audit.middleware.AuditActorMiddleware",  # who made each audited change
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
 
 if not DEBUG:
@@ -111,6 +120,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server must cost a request seconds, not the OS's minutes: the
+    # webhook then buffers the delivery in Redis (bot/conversations/buffer.py).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -122,6 +138,13 @@ if REDIS_URL:
             "BACKEND": "support.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="fapiao"),
+            # Well under WeChat's 5 s: a frozen Redis costs a request one timeout, then
+            # the cache degrades to "miss" for a few seconds (support/cache.py).
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.3),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.3),
+                "outage_retry_seconds": env.float("CACHE_OUTAGE_RETRY_SECONDS", default=2.0),
+            },
         }
     }
 else:
@@ -142,6 +165,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Each area adds its periodic tasks in its own section below.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Deliveries answered while the database was unreachable (bot/conversations/buffer.py).
+CELERY_BEAT_SCHEDULE["conversations-drain-inbound-buffer"] = {
+    "task": "bot.conversations.tasks.drain_inbound_buffer",
+    "schedule": 30.0,
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -171,10 +199,19 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",  # "Authorization: Token <token>", hashed at rest
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Per token (per user) and per address for the anonymous; 429 beyond (docs/security.md).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="30/min"),
+    },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -185,6 +222,44 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agent and operator API of the WeChat invoice support bot.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for staff only; the UI's assets come from static files.
+    "SERVE_PERMISSIONS": ["support.roles.IsStaff"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Security: logins, tokens, Content-Security-Policy (docs/security.md) ---
+AUTHENTICATION_BACKENDS = [
+    "support.auth.LockoutBackend",  # django-axes: refuses a locked-out login first
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
+# Locked when either the username or the address has too many failures.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", default=5),
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # No inline script without the request's nonce (templates: {{ request.csp_nonce }}).
+        "script-src": [SELF, NONCE],
+        # The admin, Swagger UI and the dashboard use style attributes; CSS cannot run code.
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # WeChat official account.
@@ -197,6 +272,9 @@ WECHAT_ENCODING_AES_KEY = env.str(
     "WECHAT_ENCODING_AES_KEY",
     default="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" if DEBUG else "",
 )
+# plaintext | compatible | safe, as chosen in the official account's console: safe
+# refuses an unencrypted body, plaintext an encrypted one; compatible accepts both.
+WECHAT_ENCRYPTION_MODE = env.str("WECHAT_ENCRYPTION_MODE", default="compatible")
 WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com").rstrip(
     "/"
 )
@@ -321,6 +399,9 @@ TICKETS_BUSINESS_HOURS = {
 # Several apps have a "status" choice field; name the ticket one explicitly in the schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TicketStatusEnum"] = (
     "tickets.models.Ticket.Status"
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SuggestionStatusEnum"] = (
+    "bot.feedback.models.Suggestion.Status"
 )
 CELERY_BEAT_SCHEDULE["tickets-assign-waiting"] = {
     "task": "tickets.tasks.tickets_assign_waiting",

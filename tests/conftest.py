@@ -131,3 +131,36 @@ def celery_worker_process(django_db_setup, django_db_blocker, fake_wechat_server
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture
+def seeded_data(db):
+    """What the data migrations put in a new database, back after a transactional flush.
+
+    Transactional tests (live server, browser) start from a flushed database: the seeded
+    knowledge base, queues, roles and their permissions are put back (idempotently).
+    """
+    import importlib
+
+    from django.apps import apps
+
+    from bot.nlu.loader import forget_index
+    from bot.nlu.seed import seed_apply
+    from bot.nlu.services import kb_version_bump
+
+    importlib.import_module("tickets.migrations.0002_seed").seed(apps, None)
+    seed_apply(apps)
+    for name in ("0001_roles", "0002_role_permissions"):
+        importlib.import_module(f"support.migrations.{name}").forwards(apps, None)
+    forget_index()
+    kb_version_bump()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_type_cache():
+    """A flushed database (transactional tests) leaves content-type ids cached that no
+    longer exist; the audit trail would insert with them."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield

@@ -137,6 +137,7 @@ class TicketAdmin(AgentOnlyAdmin):
         page = admin_pages.TicketPage(self)
         return [
             path("<int:pk>/reply/", wrap(page.reply), name="tickets_ticket_reply"),
+            path("<int:pk>/live/", wrap(page.live), name="tickets_ticket_live"),
             path("<int:pk>/note/", wrap(page.note), name="tickets_ticket_note"),
             path("<int:pk>/update/", wrap(page.update), name="tickets_ticket_update"),
             path("<int:pk>/assign-me/", wrap(page.assign_me), name="tickets_ticket_assign_me"),

@@ -7,7 +7,7 @@ catch it.
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -63,16 +63,47 @@ class TicketListOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class AttachmentOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="image or voice")
+    url = serializers.CharField(help_text="needs the same credentials as the ticket")
+    content_type = serializers.CharField()
+
+
 class TicketMessageOutputSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    attachments = serializers.SerializerMethodField()
 
     class Meta:
         model = TicketMessage
-        fields = ["id", "author_kind", "author", "text", "created_at", "delivery_ref"]
+        fields = [
+            "id",
+            "author_kind",
+            "author",
+            "text",
+            "created_at",
+            "delivery_ref",
+            "attachments",
+        ]
+
+    @extend_schema_field(AttachmentOutputSerializer(many=True))
+    def get_attachments(self, obj: TicketMessage) -> list[dict]:
+        found = self.context.get("attachments") or {}
+        return found.get(obj.external_ref or "", [])
+
+
+class ReplyWindowOutputSerializer(serializers.Serializer):
+    open = serializers.BooleanField()
+    closes_at = serializers.DateTimeField(allow_null=True)
+    messages_left = serializers.IntegerField()
 
 
 class TicketDetailOutputSerializer(TicketListOutputSerializer):
     messages = TicketMessageOutputSerializer(many=True, read_only=True)
+    reply_window = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReplyWindowOutputSerializer(allow_null=True))
+    def get_reply_window(self, obj: Ticket) -> dict | None:
+        return get_backend().reply_window(ticket=obj)
 
     class Meta(TicketListOutputSerializer.Meta):
         fields = [
@@ -81,6 +112,7 @@ class TicketDetailOutputSerializer(TicketListOutputSerializer):
             "invoices",
             "merged_into",
             "messages",
+            "reply_window",
         ]
 
 
@@ -124,7 +156,7 @@ class TicketDetailApi(APIView):
 
     @extend_schema(responses=TicketDetailOutputSerializer)
     def get(self, request, pk: int):
-        return Response(TicketDetailOutputSerializer(self._detail(request, pk)).data)
+        return Response(_detail_body(request, self._detail(request, pk)))
 
     @extend_schema(request=TicketPatchInputSerializer, responses=TicketDetailOutputSerializer)
     def patch(self, request, pk: int):
@@ -141,7 +173,13 @@ class TicketDetailApi(APIView):
             assignee_username=values.get("assignee", services.UNCHANGED),
             note=values["note"],
         )
-        return Response(TicketDetailOutputSerializer(self._detail(request, pk)).data)
+        return Response(_detail_body(request, self._detail(request, pk)))
+
+
+def _detail_body(request, ticket: Ticket) -> dict:
+    refs = [m.external_ref for m in ticket.messages.all() if m.external_ref]
+    attachments = get_backend().attachments(refs=refs, request=request) if refs else {}
+    return TicketDetailOutputSerializer(ticket, context={"attachments": attachments}).data
 
 
 class TicketReplyInputSerializer(serializers.Serializer):
@@ -158,6 +196,7 @@ class TicketReplyOutputSerializer(serializers.Serializer):
     delivery_ref = serializers.CharField()
     channel = serializers.CharField()
     delivery_status = serializers.CharField()
+    reply_window = ReplyWindowOutputSerializer(allow_null=True)
 
 
 class TicketReplyCreateApi(APIView):
@@ -184,6 +223,7 @@ class TicketReplyCreateApi(APIView):
             "delivery_ref": message.delivery_ref,
             "channel": info.channel if info else "",
             "delivery_status": info.status if info else "",
+            "reply_window": get_backend().reply_window(ticket=ticket),
         }
         return Response(TicketReplyOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -236,6 +276,7 @@ class CannedResponseListApi(APIView):
         title = serializers.CharField()
         text = serializers.CharField()
         filled = serializers.CharField(allow_null=True)
+        unfilled = serializers.ListField(child=serializers.CharField())
 
     @extend_schema(responses=CannedOutputSerializer(many=True))
     def get(self, request):
@@ -243,12 +284,12 @@ class CannedResponseListApi(APIView):
         if ticket_id.isdigit():
             ticket = _visible(request, int(ticket_id))
             rows = [
-                {"id": r.pk, "title": r.title, "text": r.text, "filled": filled}
-                for r, filled in selectors.canned_for(ticket=ticket, agent=request.user)
+                {"id": r.pk, "title": r.title, "text": r.text, "filled": filled, "unfilled": left}
+                for r, filled, left in selectors.canned_for(ticket=ticket, agent=request.user)
             ]
         else:
             rows = [
-                {"id": r.pk, "title": r.title, "text": r.text, "filled": None}
+                {"id": r.pk, "title": r.title, "text": r.text, "filled": None, "unfilled": []}
                 for r in CannedResponse.objects.all()
             ]
         return Response(self.CannedOutputSerializer(rows, many=True).data)

@@ -105,6 +105,8 @@ class AgentProfile(models.Model):
     queues = models.ManyToManyField(
         Queue, blank=True, related_name="agents", verbose_name="所属队列"
     )
+    # The name the requester sees ({agent_name}); empty: the user's full name, else 客服.
+    display_name = models.CharField("对外显示名", max_length=50, blank=True)
     on_duty = models.BooleanField("在岗", default=False)
     capacity = models.PositiveIntegerField("同时处理上限", default=10)
     is_supervisor = models.BooleanField("主管", default=False)

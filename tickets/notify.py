@@ -71,8 +71,14 @@ class DeliveryInfo:
 class BaseBackend:
     """Subclass and name it in `TICKETS_NOTIFY_BACKEND`."""
 
-    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
-        """Send an agent's reply to the requester; return a ref for `delivery_status`."""
+    def reply_send(
+        self, *, ticket: "Ticket", message: "TicketMessage", carries: NoticeKind | None = None
+    ) -> str:
+        """Send an agent's reply to the requester; return a ref for `delivery_status`.
+
+        `carries`: the status notice this reply brings along (a reply that resolves the
+        ticket carries the satisfaction question), sent after the answer, never before.
+        """
         raise NotImplementedError
 
     def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
@@ -98,12 +104,24 @@ class BaseBackend:
         """The requester's tickets changed (created, status): drop what the channel cached."""
         return None
 
+    def attachments(self, *, refs: list[str], request=None) -> dict[str, list[dict]]:
+        """Files of the channel messages with these external refs: {ref: [{kind, url, ...}]}."""
+        return {}
+
+    def reply_window(self, *, ticket: "Ticket") -> dict | None:
+        """The channel's reply window `{"open", "closes_at", "messages_left"}`; None: no limit."""
+        return None
+
 
 class LoggingBackend(BaseBackend):
     """Log every notice and deliver nothing: the default until a channel plugs in."""
 
-    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
+    def reply_send(
+        self, *, ticket: "Ticket", message: "TicketMessage", carries: NoticeKind | None = None
+    ) -> str:
         logger.info("ticket %s reply %s: %s", ticket.number, message.pk, message.text)
+        if carries is not None:
+            logger.info("ticket %s notice %s (with reply %s)", ticket.number, carries, message.pk)
         return ""
 
     def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
@@ -129,9 +147,14 @@ outbox: list[tuple[str, str, str]] = []
 class LocmemBackend(BaseBackend):
     """Keep everything in `tickets.notify.outbox`; replies count as delivered."""
 
-    def reply_send(self, *, ticket: "Ticket", message: "TicketMessage") -> str:
+    def reply_send(
+        self, *, ticket: "Ticket", message: "TicketMessage", carries: NoticeKind | None = None
+    ) -> str:
         outbox.append((ticket.number, "reply", message.text))
-        return f"locmem:{len(outbox)}"
+        ref = f"locmem:{len(outbox)}"
+        if carries is not None:
+            outbox.append((ticket.number, str(carries), ""))
+        return ref
 
     def requester_notify(self, *, ticket: "Ticket", kind: NoticeKind, event_id: int) -> None:
         outbox.append((ticket.number, str(kind), ""))

@@ -1,6 +1,5 @@
 """Reads of the help desk: what an agent may see, a requester's tickets, wait estimates."""
 
-import re
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from tickets import business_hours
 from tickets.models import AgentProfile, CannedResponse, Queue, SlaTarget, Ticket, TicketMessage
+from tickets.placeholders import canned_fill, canned_unfilled
 from tickets.services.config import conf
 
 
@@ -155,32 +155,81 @@ def ticket_wait_estimate(*, ticket: Ticket, now: datetime | None = None) -> Wait
     )
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+def agent_display_name(user: AbstractBaseUser | None) -> str:
+    """The name an agent signs with: the profile's display name, the full name, else 客服."""
+    if user is None:
+        return ""
+    profile = agent_profile_of(user)
+    if profile is not None and profile.display_name:
+        return profile.display_name
+    return user.get_full_name() or "客服"
 
 
 def canned_placeholders(*, ticket: Ticket, agent: AbstractBaseUser | None) -> dict[str, str]:
+    """Placeholder values of a ticket; an empty value means the placeholder has none."""
     numbers = ticket.invoice_numbers.split()
-    name = ""
-    if agent is not None:
-        name = agent.get_full_name() or agent.get_username()
     return {
         "ticket_number": ticket.number,
-        "invoice_number": numbers[0] if numbers else "",
-        "nickname": ticket.requester_name or "您",
-        "agent_name": name,
+        "invoice_number": numbers[-1] if numbers else "",
+        # A name falls back to a polite form: never "您，您好".
+        "nickname": ticket.requester_name or "尊敬的用户",
+        "agent_name": agent_display_name(agent) if agent is not None else "",
         "queue": ticket.queue.name,
     }
 
 
-def canned_fill(*, text: str, values: dict[str, str]) -> str:
-    """Fill {placeholders}; unknown ones stay as written (no str.format: no attribute access)."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
 def canned_for(
     *, ticket: Ticket, agent: AbstractBaseUser | None
-) -> list[tuple[CannedResponse, str]]:
-    """The canned responses offered on a ticket, each with its filled text."""
+) -> list[tuple[CannedResponse, str, list[str]]]:
+    """The canned responses offered on a ticket: filled text and placeholders without a value."""
     values = canned_placeholders(ticket=ticket, agent=agent)
     responses = CannedResponse.objects.filter(Q(queue__isnull=True) | Q(queue=ticket.queue_id))
-    return [(r, canned_fill(text=r.text, values=values)) for r in responses]
+    out = []
+    for response in responses:
+        filled = canned_fill(text=response.text, values=values)
+        out.append((response, filled, canned_unfilled(text=filled)))
+    return out
+
+
+@dataclass(frozen=True)
+class WorkList:
+    key: str
+    title: str
+    count: int
+    tickets: list
+    url_query: str
+
+
+def agent_work(*, user: AbstractBaseUser, limit: int = 8) -> list[WorkList]:
+    """An agent's start page: my open tickets, unassigned in my queues, breaching soon,
+    waiting on the user; each with its count (capped like the queue view) and the first few.
+    """
+    visible = tickets_visible_to(user=user).filter(
+        status__in=Ticket.ACTIVE_STATUSES, merged_into__isnull=True
+    )
+    horizon = timezone.now() + timezone.timedelta(hours=1)
+    soon = Q(first_response_at__isnull=True, first_response_due__lte=horizon) | Q(
+        sla_paused_at__isnull=True, resolution_due__lte=horizon
+    )
+    lists = [
+        (
+            "mine",
+            "我的待处理工单",
+            visible.filter(assignee=user).exclude(status=Ticket.Status.PENDING),
+            f"assignee={user.pk}&status__exact=open",
+        ),
+        ("unassigned", "我的队列中未分配", visible.filter(assignee__isnull=True), "assignee=none"),
+        ("breaching", "即将超时（1 小时内）", visible.filter(soon), "sla=due_1h"),
+        (
+            "waiting",
+            "等待用户回复",
+            visible.filter(assignee=user, status=Ticket.Status.PENDING),
+            f"assignee={user.pk}&status__exact=pending",
+        ),
+    ]
+    out = []
+    for key, title, qs, query in lists:
+        rows = list(qs.select_related("queue").order_by("updated_at", "id")[:limit])
+        count = qs[:10_000].count() if len(rows) == limit else len(rows)
+        out.append(WorkList(key=key, title=title, count=count, tickets=rows, url_query=query))
+    return out

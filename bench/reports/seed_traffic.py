@@ -15,6 +15,18 @@ Call `seed(days=…, deflected=…)` after django.setup(), or run this file.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run as a script: Django first, then the models below
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "support.settings")
+    import django
+
+    django.setup()
+
+import collections
 import hashlib
 import json
 import random
@@ -77,8 +89,13 @@ class Writer:
         self.rows: list[dict] = []
 
     def ids(self, count: int) -> list[int]:
-        if not count:
-            return []
+        """Fresh ids, taken from the sequence a block at a time (gaps are harmless)."""
+        pool = self.__dict__.setdefault("_pool", collections.deque())
+        if len(pool) < count:
+            pool.extend(self._fetch(max(count, 20000)))
+        return [pool.popleft() for _ in range(count)]
+
+    def _fetch(self, count: int) -> list[int]:
         table = self.model._meta.db_table
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -418,15 +435,7 @@ def seed(
 
 if __name__ == "__main__":
     import argparse
-    import os
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "support.settings")
-    import django
-
-    django.setup()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--deflected", type=float, default=2.5)

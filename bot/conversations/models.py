@@ -145,3 +145,33 @@ class Message(models.Model):
         if self.msg_type == self.Type.EVENT:
             return f"[事件 {self.event} {self.event_key}]".strip()
         return self.text
+
+
+class Attachment(models.Model):
+    """A file of an inbound message, fetched once and kept (WeChat media expire in 3 days)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "图片"
+        VOICE = "voice", "语音"
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name="消息"
+    )
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    file = models.FileField("文件", upload_to="conversations/%Y/%m/%d/")
+    content_type = models.CharField("内容类型", max_length=100)
+    size = models.PositiveIntegerField("大小（字节）", default=0)
+    created_at = models.DateTimeField("保存时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        constraints = [
+            # One kept file per message and kind: a retried delivery never stores it twice.
+            models.UniqueConstraint(
+                fields=["message", "kind"], name="conversations_attachment_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

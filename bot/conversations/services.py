@@ -9,11 +9,15 @@ PostgreSQL shares a commit with concurrent requests (`support.db.group_commit`).
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import uuid
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bot.conversations.inbound import InboundMessage
-from bot.conversations.models import Follower, Message
+from bot.conversations.models import Attachment, Follower, Message
 from support.db.group_commit import group_commit_execute
 from support.db.rows import column, insert_sql, row_build
 
@@ -164,3 +168,91 @@ def _turn_sql(*, openid: str, values: dict, reply: str) -> tuple[str, list]:
     r_sql = insert_sql(Message, answer, source="m")
     sql = f"WITH f AS ({f_sql}), m AS ({m_sql}) {r_sql}"
     return sql, [*f_params, values["dedup_key"], *inbound.params, *answer.params]
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A message the bot pushed (a notice sent or simulated), as conversation views show it."""
+
+    follower_id: int
+    channel: str  # a Message.Channel value
+    text: str
+    delivery_status: str  # a Message.Delivery value
+    wechat_msg_id: str = ""
+    template_id: str = ""
+    payload: dict | None = None
+
+
+def messages_pushed_record(*, pushed: list[Pushed], sent_at) -> list[Message]:
+    """Store outbound rows for pushes, in one INSERT; returned in the order given."""
+    return Message.objects.bulk_create(
+        [
+            Message(
+                follower_id=p.follower_id,
+                direction=Message.Direction.OUT,
+                msg_type=Message.Type.TEXT
+                if p.channel == Message.Channel.CUSTOMER_SERVICE
+                else Message.Type.TEMPLATE,
+                text=p.text,
+                channel=p.channel,
+                delivery_status=p.delivery_status,
+                wechat_msg_id=p.wechat_msg_id,
+                sent_at=sent_at,
+                template_id=p.template_id,
+                payload=p.payload,
+            )
+            for p in pushed
+        ]
+    )
+
+
+def followers_unsubscribed_record(*, follower_ids: set[int], at) -> None:
+    """WeChat said these followers are gone (43004): mark them, keep their history."""
+    Follower.objects.filter(pk__in=follower_ids).update(subscribed=False, unsubscribed_at=at)
+
+
+def message_delivery_report_record(
+    *, follower: Follower, wechat_msg_id: str, delivered: bool, status: str
+) -> None:
+    """A delivery report (template or mass send) on the pushed rows with that msgid."""
+    Message.objects.filter(
+        direction=Message.Direction.OUT, wechat_msg_id=wechat_msg_id, follower=follower
+    ).update(
+        delivery_status=Message.Delivery.DELIVERED if delivered else Message.Delivery.FAILED,
+        error_message="" if delivered else status[:255],
+    )
+
+
+def _content_type(data: bytes) -> str:
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"GIF8":
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"#!AMR"):
+        return "audio/amr"
+    return "application/octet-stream"
+
+
+def attachment_store(*, message: Message, kind: str, data: bytes) -> Attachment:
+    """Keep a message's file under MEDIA_ROOT (once per message and kind)."""
+    existing = message.attachments.filter(kind=kind).first()
+    if existing is not None:
+        return existing
+    content_type = _content_type(data)
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}.get(
+        content_type, content_type.rsplit("/", 1)[-1]
+    )
+    attachment = Attachment(message=message, kind=kind, content_type=content_type, size=len(data))
+    # A random name: the path says nothing of the follower.
+    attachment.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except IntegrityError:
+        attachment.file.delete(save=False)
+        return message.attachments.get(kind=kind)
+    return attachment

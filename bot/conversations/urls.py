@@ -11,4 +11,5 @@ urlpatterns = [
         api.FollowerMessagesApi.as_view(),
         name="api-follower-messages",
     ),
+    path("attachments/<int:pk>/", api.AttachmentFileApi.as_view(), name="api-attachment"),
 ]

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 
 from bot.channels.wechat import dedup
 from bot.channels.wechat.events import delivery_report_record
+from bot.conversations import buffer
 from bot.conversations.inbound import InboundMessage
 from bot.conversations.models import Message
 from bot.conversations.selectors import message_reply_stored
@@ -136,6 +137,23 @@ def _answer(turn: Turn) -> str | None:
         return message_reply_stored(dedup_key=turn.inbound.dedup_key)
 
 
+def _buffered(inbound: InboundMessage) -> str:
+    """The database is unreachable: keep the delivery for the drainer, answer politely.
+
+    Without a durable buffer (embedded mode, Redis down too) the error stands and WeChat
+    retries: a message is never answered unless it is kept.
+    """
+    logger.warning("database unreachable while receiving %s", inbound.dedup_key)
+    try:
+        buffer.inbound_buffer_put(inbound=inbound)
+    except buffer.BufferUnavailable:
+        dedup.dedup_release(inbound.dedup_key)
+        raise
+    reply = render_to_string("bot/replies/store_unavailable.txt").strip()
+    dedup.dedup_remember(inbound.dedup_key, reply)  # WeChat's retries get the same answer
+    return reply
+
+
 def message_receive(*, inbound: InboundMessage) -> str | None:
     """Store one delivery exactly once and return the passive reply (None: `success`).
 
@@ -160,9 +178,12 @@ def message_receive(*, inbound: InboundMessage) -> str | None:
                 raise
             turn.state.changed = False
             reply = message_reply_stored(dedup_key=key)
+    except buffer.DATABASE_DOWN:
+        return _buffered(inbound)
     except Exception:
         dedup.dedup_release(key)
         raise
+    buffer.inbound_buffer_drain_if_buffered_here()
     metrics.nlu_understood(turn.understood)
     writes = ()
     if turn.state.changed:
@@ -171,4 +192,3 @@ def message_receive(*, inbound: InboundMessage) -> str | None:
         writes = ((state_key(inbound.openid), value, timeout),)
     dedup.dedup_remember(key, reply, also_set=writes)
     return reply
-

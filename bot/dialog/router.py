@@ -26,6 +26,7 @@ from bot.conversations.services import message_intent_set
 from bot.dialog.hooks import feedback, helpdesk, incidents, invoices
 from bot.dialog.state import Turn
 from bot.nlu.services import nlu_understand
+from bot.nlu.vocabulary import NluAction
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,12 @@ AFTER_NLU: tuple[Hook, ...] = (
     Hook("feedback.ask", feedback.ask_wants, feedback.ask_act),
 )
 
-# Menu keys (bot/channels/wechat/menu.json) answered by a fixed text.
-MENU_REPLIES = {
-    "HELP": "bot/replies/help.txt",
-    "NOT_FOUND_HELP": "bot/replies/menu_not_found.txt",
-    "DIGITAL_HELP": "bot/replies/menu_digital.txt",
+# Menu keys (bot/channels/wechat/menu.json) that ask the knowledge base the question their
+# button names, so a click and the typed question get the same answer (and the same topic
+# for follow-ups); the fixed text is the fallback when the KB has no answer to it.
+MENU_QUESTIONS = {
+    "NOT_FOUND_HELP": ("发票查不到怎么办", "bot/replies/menu_not_found.txt"),
+    "DIGITAL_HELP": ("数电票怎么查验", "bot/replies/menu_digital.txt"),
 }
 
 
@@ -106,6 +108,16 @@ def text_reply(turn: Turn) -> str:
     return turn.understood.text
 
 
+def _menu_question(turn: Turn, question: str, fallback: str) -> str:
+    result = nlu_understand(
+        state=turn.state.nlu_context(), text=question, kb_version=turn.kb_version
+    )
+    if result.reply.action != NluAction.ANSWER or not result.reply.text:
+        return _render(fallback)
+    turn.state.nlu_apply(context=result.context, forget=result.forget)
+    return result.reply.text
+
+
 def menu_reply(turn: Turn) -> str:
     key = turn.message.event_key
     if key == "VERIFY_INVOICE":
@@ -114,7 +126,9 @@ def menu_reply(turn: Turn) -> str:
         return helpdesk.my_tickets_reply(requester_ref=turn.openid)
     if key == "HUMAN_AGENT":
         return helpdesk.menu_escalate(turn)
-    return _render(MENU_REPLIES.get(key, "bot/replies/help.txt"))
+    if key in MENU_QUESTIONS:
+        return _menu_question(turn, *MENU_QUESTIONS[key])
+    return _render("bot/replies/help.txt")
 
 
 def event_reply(turn: Turn) -> str | None:

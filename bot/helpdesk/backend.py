@@ -14,15 +14,18 @@ that notice's channel and status.
 import logging
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from bot.conversations.models import Follower, Message
+from bot.conversations.models import Attachment, Follower, Message
 from bot.helpdesk.state import helpdesk_state_forget
+from bot.helpdesk.window import reply_window_of
 from bot.notices.channels import within_service_window
 from bot.notices.models import Notice
-from bot.notices.services import notice_send
+from bot.notices.services import notice_send, notice_waits_for_follower, notices_waiting_resend
 from tickets.models import Ticket, TicketMessage
 from tickets.notify import BaseBackend, DeliveryInfo, NoticeKind
+from tickets.services import ticket_bot_message_add
 from tickets.services.config import conf
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,12 @@ REF_PREFIX = "notice:"
 LEGACY_REF_PREFIX = "wx:"
 # Notice kinds (bot.notices.models.NoticeKind): the resolved notice asks for the score.
 TICKET_EVENT, SATISFACTION = "ticket_event", "satisfaction"
+WAITING_LABEL = "等待用户回复后发送"
+
+
+def ticket_replies_waiting_send(*, ticket: Ticket, follower_id: int) -> list[int]:
+    """The follower wrote: the ticket's replies that waited for the window go out now."""
+    return notices_waiting_resend(follower_id=follower_id, key_prefix=f"ticket:{ticket.number}:")
 
 
 def _render(template: str, **context) -> str:
@@ -53,6 +62,20 @@ def _send(*, follower: Follower, ticket: Ticket, text: str, heading: str, key: s
     )
 
 
+def _notice_text(*, ticket: Ticket, kind: NoticeKind) -> str:
+    return _render(
+        f"bot/replies/ticket_notice_{kind}.txt",
+        ticket=ticket,
+        reopen_days=conf("TICKETS_REOPEN_DAYS"),
+        auto_close_days=conf("TICKETS_AUTO_CLOSE_DAYS"),
+    )
+
+
+def _on_ticket(*, ticket: Ticket, text: str, ref: str | None = None) -> None:
+    """Write a message the follower is sent on the ticket's conversation (as the bot)."""
+    ticket_bot_message_add(ticket=ticket, text=text, external_ref=ref)
+
+
 def _delivered(status: str) -> bool | None:
     if status in Notice.DONE_OK:
         return True
@@ -62,20 +85,29 @@ def _delivered(status: str) -> bool | None:
 
 
 class WeChatTicketBackend(BaseBackend):
-    def reply_send(self, *, ticket: Ticket, message: TicketMessage) -> str:
+    def reply_send(
+        self, *, ticket: Ticket, message: TicketMessage, carries: NoticeKind | None = None
+    ) -> str:
         follower = Follower.objects.filter(openid=ticket.requester_ref).first()
         if follower is None:
             logger.warning("ticket %s: no follower %s", ticket.number, ticket.requester_ref)
             return ""
         body = _render("bot/replies/ticket_reply.txt", ticket=ticket, text=message.text)
         heading = _render("bot/replies/ticket_notice_agent_replied.txt", ticket=ticket)
+        kind = TICKET_EVENT
+        if carries is not None:
+            # One message: the answer first, then the survey (two could arrive swapped).
+            survey = _notice_text(ticket=ticket, kind=carries)
+            body = f"{body}\n\n{survey}"
+            kind = SATISFACTION if carries == NoticeKind.RESOLVED else TICKET_EVENT
+            _on_ticket(ticket=ticket, text=survey)
         notice = _send(
             follower=follower,
             ticket=ticket,
             text=body,
             heading=heading,
             key=f"ticket:{ticket.number}:{NoticeKind.AGENT_REPLIED}:{message.pk}",
-            kind=TICKET_EVENT,
+            kind=kind,
         )
         return f"{REF_PREFIX}{notice.pk}"
 
@@ -83,12 +115,9 @@ class WeChatTicketBackend(BaseBackend):
         follower = Follower.objects.filter(openid=ticket.requester_ref).first()
         if follower is None or not follower.subscribed:
             return
-        text = _render(
-            f"bot/replies/ticket_notice_{kind}.txt",
-            ticket=ticket,
-            reopen_days=conf("TICKETS_REOPEN_DAYS"),
-            auto_close_days=conf("TICKETS_AUTO_CLOSE_DAYS"),
-        )
+        text = _notice_text(ticket=ticket, kind=kind)
+        # What the follower receives is on the ticket, in order (once per event).
+        _on_ticket(ticket=ticket, text=text, ref=f"notice:{kind}:{event_id}")
         _send(
             follower=follower,
             ticket=ticket,
@@ -129,6 +158,23 @@ class WeChatTicketBackend(BaseBackend):
             out[legacy[message.pk]] = _message_info(message)
         return out
 
+    def attachments(self, *, refs: list[str], request=None) -> dict[str, list[dict]]:
+        """Kept files of the messages behind `wx:<Message.pk>` refs, with their URLs."""
+        ids = _ids(refs, LEGACY_REF_PREFIX)
+        out: dict[str, list[dict]] = {}
+        for attachment in Attachment.objects.filter(message_id__in=ids).order_by("id"):
+            url = reverse("conversations:api-attachment", args=[attachment.pk])
+            if request is not None:
+                url = request.build_absolute_uri(url)
+            out.setdefault(ids[attachment.message_id], []).append(
+                {"kind": attachment.kind, "url": url, "content_type": attachment.content_type}
+            )
+        return out
+
+    def reply_window(self, *, ticket: Ticket) -> dict | None:
+        follower = Follower.objects.filter(openid=ticket.requester_ref).first()
+        return reply_window_of(follower=follower).as_json()
+
     def ticket_changed(self, *, ticket: Ticket) -> None:
         # The webhook's fast path must not keep treating this follower as ticket-free.
         helpdesk_state_forget(ticket.requester_ref)
@@ -157,6 +203,14 @@ def _notice_info(notice: Notice, *, now) -> DeliveryInfo:
         return _message_info(message)
     delivered = _delivered(notice.status)
     detail = ""
+    if notice_waits_for_follower(notice):
+        # The window is closed and no template is configured: it goes out on their next word.
+        return DeliveryInfo(
+            channel=Notice.Channel.CUSTOMER_SERVICE.label,
+            status=WAITING_LABEL,
+            delivered=None,
+            detail=f"{notice.error_code or ''} {notice.error_message}".strip(),
+        )
     if delivered is False:
         detail = f"{notice.error_code or ''} {notice.error_message}".strip()
     return DeliveryInfo(

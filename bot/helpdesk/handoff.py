@@ -27,6 +27,7 @@ from tickets.services.config import conf
 _END_WORDS = frozenset({"结束人工", "结束人工服务", "取消人工", "取消", "不用人工了", "不需要人工"})
 _PUNCTUATION = re.compile(r"[\s，。,.!！?？~～]+")
 _MY_TICKETS = frozenset({"我的工单", "工单", "查工单", "工单进度"})
+_PERSON = frozenset({"转人工", "人工", "人工客服", "找客服", "客服", "真人"})
 
 
 def _render(template: str, **context) -> str:
@@ -44,6 +45,10 @@ def handoff_end_asked(text: str) -> bool:
 
 def handoff_my_tickets_asked(text: str) -> bool:
     return _core(text) in _MY_TICKETS
+
+
+def handoff_person_asked(text: str) -> bool:
+    return _core(text) in _PERSON
 
 
 def handoff_silent(*, ticket: Ticket, now: datetime | None = None) -> bool:

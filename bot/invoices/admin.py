@@ -2,10 +2,13 @@ from django.contrib import admin, messages
 
 from bot.invoices import ledger, watching
 from bot.invoices.models import InvoiceWatch, LedgerInvoice, VerificationRecord
+from support.roles import SupervisorWritesAdmin
 
 
 @admin.register(LedgerInvoice)
-class LedgerInvoiceAdmin(admin.ModelAdmin):
+class LedgerInvoiceAdmin(SupervisorWritesAdmin, admin.ModelAdmin):
+    """Agents look invoices up; only supervisors write the ledger (docs/security.md)."""
+
     list_display = (
         "invoice_code",
         "invoice_number",
@@ -28,7 +31,8 @@ class LedgerInvoiceAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     actions = ["mark_uploaded"]
 
-    @admin.action(description="标记为已上传税务系统（现在）")
+    # A write: offered only to who may change the ledger, not to every viewer.
+    @admin.action(description="标记为已上传税务系统（现在）", permissions=["change"])
     def mark_uploaded(self, request, queryset):
         count = ledger.ledger_invoices_mark_uploaded(ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"已标记 {count} 张发票为已上传。", messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""Staff API: verify an invoice, read fields from text, write the ledger."""
+"""Agents' API: verify an invoice, read fields from text, read the ledger; supervisors write it."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -10,10 +10,13 @@ from bot.invoices.diagnosis import Diagnosis
 from bot.invoices.extraction import InvoiceFields, fields_extract
 from bot.invoices.kinds import Kind
 from bot.invoices.models import LedgerInvoice, Result, VerificationRecord
+from support.roles import IsAgent, IsAgentReadSupervisorWrite
 
 
 class InvoiceVerifyApi(APIView):
     """Check one invoice: normalised result, likely cause and the answer a follower would get."""
+
+    permission_classes = [IsAgent]
 
     class VerifyInputSerializer(serializers.Serializer):
         invoice_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
@@ -66,6 +69,8 @@ class InvoiceVerifyApi(APIView):
 
 class InvoiceExtractApi(APIView):
     """Read invoice fields from free text (typed, or voice recognition)."""
+
+    permission_classes = [IsAgent]
 
     class ExtractInputSerializer(serializers.Serializer):
         text = serializers.CharField(max_length=2000, trim_whitespace=False)
@@ -120,6 +125,7 @@ class LedgerInvoiceSerializer(serializers.ModelSerializer):
 class LedgerInvoiceListApi(generics.ListCreateAPIView):
     """The operator's issued invoices. POST creates, or updates the row with that code+number."""
 
+    permission_classes = [IsAgentReadSupervisorWrite]
     serializer_class = LedgerInvoiceSerializer
 
     def get_queryset(self):
@@ -138,6 +144,7 @@ class LedgerInvoiceListApi(generics.ListCreateAPIView):
 class LedgerInvoiceDetailApi(generics.RetrieveUpdateAPIView):
     """One ledger row: read, or change it (status, upload time, corrections)."""
 
+    permission_classes = [IsAgentReadSupervisorWrite]
     serializer_class = LedgerInvoiceSerializer
     queryset = LedgerInvoice.objects.all()
 

@@ -66,7 +66,7 @@ class InvoiceFields:
 class _Span:
     start: int
     end: int
-    kind: str  # "date", "amount", "skip", "taxid", "digits"
+    kind: str  # "date", "relative_date", "amount", "skip", "taxid", "digits"
     value: object = None
     role: Role | None = None
     extra: dict = field(default_factory=dict)
@@ -176,7 +176,7 @@ class _Extractor:
         self._scan(_DATE_SHORT_YEAR, "date", self._short_year_date)
         self._scan(_DATE_NO_YEAR, "date", self._no_year_date)
         self._scan(_DATE_SLASH_NO_YEAR, "date", self._no_year_date)
-        self._scan(_DATE_RELATIVE, "date", self._relative_date)
+        self._scan(_DATE_RELATIVE, "relative_date", self._relative_date)
         self._scan(_TAXID_TOKEN, "taxid", lambda m: m[0])
         self._scan(_MOBILE, "skip", lambda m: None)
         self._scan(_LANDLINE, "skip", lambda m: None)
@@ -239,6 +239,7 @@ class _Extractor:
     def _assign(self) -> InvoiceFields:
         out: dict = {}
         dates: list[tuple[bool, datetime.date]] = []
+        relative_dates: list[datetime.date] = []  # 今天 / 昨天 / 前天
         amounts: list[tuple[Role | None, Decimal]] = []
         tax_ids: list[tuple[bool, str]] = []
         loose: list[_Span] = []
@@ -246,6 +247,8 @@ class _Extractor:
             role = span.role
             if span.kind == "date":
                 dates.append((role is Role.DATE or self._date_context(span), span.value))
+            elif span.kind == "relative_date":
+                relative_dates.append(span.value)
             elif span.kind == "amount":
                 if role is Role.TAX_AMOUNT or role is Role.DISTRACTOR:
                     continue
@@ -276,6 +279,9 @@ class _Extractor:
         labelled_dates = [d for labelled, d in dates if labelled]
         if dates:
             out["issue_date"] = (labelled_dates or [d for _lab, d in dates])[0]
+        elif relative_dates:
+            # "今天开的，日期2026-11-30": a written date wins over 今天 / 昨天 in the same message.
+            out["issue_date"] = relative_dates[0]
         if tax_ids:
             out["seller_tax_id"] = sorted(tax_ids, key=lambda t: not t[0])[0][1]
         decoded = None

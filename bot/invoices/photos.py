@@ -6,12 +6,14 @@ simulator keeps uploaded images under MEDIA_ROOT, the way WeChat hosts them.
 """
 
 import re
+import time
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
+from urllib3.util import parse_url
 
 from bot.channels.wechat.client import (
     MediaTooLarge,
@@ -20,11 +22,15 @@ from bot.channels.wechat.client import (
     wechat_configured,
 )
 from bot.invoices.qr import MAX_IMAGE_BYTES
+from support.deadline import BodyTooLarge, DeadlineExceeded, call_within, read_within
 
 # Hosts WeChat serves PicUrl from; anything else is not fetched (no requests to arbitrary hosts).
 DEFAULT_PIC_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn")
 _MEDIA_ID = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
-_CHUNK = 64 * 1024
+_LABEL = r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_http = urllib3.PoolManager(maxsize=8)
 
 
 class PhotoFailure(StrEnum):
@@ -53,18 +59,6 @@ def _timeout() -> float:
     return float(_setting("INVOICE_PHOTO_TIMEOUT", 3.0))
 
 
-def _read_capped(response: requests.Response, limit: int) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PhotoError(PhotoFailure.TOO_LARGE, f"declared {declared} bytes")
-    body = bytearray()
-    for chunk in response.iter_content(_CHUNK):
-        body += chunk
-        if len(body) > limit:
-            raise PhotoError(PhotoFailure.TOO_LARGE, f"over {limit} bytes")
-    return bytes(body)
-
-
 def _from_media(media_id: str) -> bytes:
     try:
         return wechat_client().media.download(media_id, max_bytes=_max_bytes(), timeout=_timeout())
@@ -86,28 +80,92 @@ def _from_simulator(media_id: str) -> bytes | None:
     return path.read_bytes()
 
 
-def _pic_url_allowed(url: str) -> bool:
+def _pic_url_target(url: str) -> tuple[str, int | None] | None:
+    """The (host, port) a PicUrl will be fetched from, or None when it is refused.
+
+    One strict reading: printable ASCII only, no backslash or whitespace, no userinfo;
+    and the HTTP stack's own parser (urllib3, which does the connecting) must read the
+    same scheme, host and port, so the check and the connection can never disagree
+    (`http://127.0.0.1:1\\@mmbiz.qpic.cn/` is refused).
+    """
+    if len(url) > 1024 or not url.isascii() or not url.isprintable():
+        return None
+    if any(c in url for c in "\\ "):
+        return None
     parts = urlsplit(url)
-    hosts = _setting("INVOICE_PHOTO_URL_HOSTS", DEFAULT_PIC_HOSTS)
+    if parts.scheme not in _DEFAULT_PORTS or "@" in parts.netloc or "%" in parts.netloc:
+        return None
+    try:
+        port = parts.port
+        theirs = parse_url(url)
+    except (ValueError, urllib3.exceptions.LocationParseError):
+        return None
     host = (parts.hostname or "").lower()
-    return parts.scheme in ("http", "https") and any(
-        host == allowed or host.endswith(f".{allowed}") for allowed in hosts
-    )
+    if not _HOST.fullmatch(host):
+        return None
+    if (theirs.host or "").lower() != host or theirs.auth or theirs.scheme != parts.scheme:
+        return None
+    if theirs.port != port:
+        return None
+    return host, (None if port == _DEFAULT_PORTS[parts.scheme] else port)
+
+
+def _pic_url_allowed(url: str) -> bool:
+    """A WeChat image host on its scheme's port; an entry "host:port" allows exactly that."""
+    target = _pic_url_target(url)
+    if target is None:
+        return False
+    host, port = target
+    for allowed in _setting("INVOICE_PHOTO_URL_HOSTS", DEFAULT_PIC_HOSTS):
+        if ":" in allowed:
+            if allowed == f"{host}:{port}":
+                return True
+        elif port is None and (host == allowed or host.endswith(f".{allowed}")):
+            return True
+    return False
 
 
 def _from_pic_url(url: str) -> bytes:
     if not _pic_url_allowed(url):
-        raise PhotoError(PhotoFailure.NO_SOURCE, "PicUrl host not allowed")
+        raise PhotoError(PhotoFailure.NO_SOURCE, "PicUrl refused")  # one answer for all
+    deadline = time.monotonic() + _timeout()
     try:
-        with requests.get(url, stream=True, timeout=_timeout(), allow_redirects=False) as response:
-            response.raise_for_status()
-            return _read_capped(response, _max_bytes())
-    except requests.RequestException as exc:
+        response = _http.request(
+            "GET",
+            url,
+            timeout=_timeout(),
+            retries=False,
+            redirect=False,
+            preload_content=False,
+        )
+    except urllib3.exceptions.HTTPError as exc:
         raise PhotoError(PhotoFailure.FETCH_FAILED, exc.__class__.__name__) from exc
+    try:
+        if response.status != 200:
+            raise PhotoError(PhotoFailure.FETCH_FAILED, f"HTTP {response.status}")
+        return read_within(response, max_bytes=_max_bytes(), deadline=deadline)
+    except BodyTooLarge as exc:
+        raise PhotoError(PhotoFailure.TOO_LARGE, str(exc)) from exc
+    except (DeadlineExceeded, urllib3.exceptions.HTTPError) as exc:
+        raise PhotoError(PhotoFailure.FETCH_FAILED, exc.__class__.__name__) from exc
+    finally:
+        response.close()
+        response.release_conn()
 
 
 def photo_fetch(*, media_id: str, pic_url: str) -> bytes:
-    """Return the image bytes of an image message, or raise PhotoError with the reason."""
+    """Return the image bytes of an image message, or raise PhotoError with the reason.
+
+    The whole fetch (MediaId, then PicUrl) has one total deadline: a slow or trickling
+    server costs the webhook at most INVOICE_PHOTO_TIMEOUT plus a little.
+    """
+    try:
+        return call_within(_timeout() + 0.5, _photo_fetch, media_id=media_id, pic_url=pic_url)
+    except DeadlineExceeded as exc:
+        raise PhotoError(PhotoFailure.FETCH_FAILED, "deadline") from exc
+
+
+def _photo_fetch(*, media_id: str, pic_url: str) -> bytes:
     media_id = (media_id or "").strip()
     pic_url = (pic_url or "").strip()
     failure: PhotoError | None = None

@@ -1,4 +1,4 @@
-"""Knowledge-base admin and the 试一试 console."""
+"""Knowledge-base admin and the 试一试 console: supervisors only (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from bot.nlu.services import (
     kb_version_bump,
     nlu_reply,
 )
+from support.roles import SupervisorOnlyAdmin
 
 
-class KbModelAdmin(admin.ModelAdmin):
+class KbModelAdmin(SupervisorOnlyAdmin, admin.ModelAdmin):
     """Admin whose every write goes through a KB service, so all processes reload the KB."""
 
     def save_model(self, request, obj, form, change):
@@ -38,7 +39,7 @@ class KbModelAdmin(admin.ModelAdmin):
             kb_version_bump()
 
 
-class KeywordInline(admin.TabularInline):
+class KeywordInline(SupervisorOnlyAdmin, admin.TabularInline):
     model = Keyword
     extra = 1
     fields = ("word", "weight", "kind")

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
 from bot.notices import broadcasts, incidents, selectors
@@ -16,6 +17,7 @@ from bot.notices.models import (
     Notice,
     NoticeTemplate,
 )
+from support.roles import SupervisorOnlyAdmin
 
 
 class NoticeTemplateForm(forms.ModelForm):
@@ -41,7 +43,7 @@ class NoticeTemplateForm(forms.ModelForm):
 
 
 @admin.register(NoticeTemplate)
-class NoticeTemplateAdmin(admin.ModelAdmin):
+class NoticeTemplateAdmin(SupervisorOnlyAdmin, admin.ModelAdmin):
     form = NoticeTemplateForm
     list_display = ["kind", "message_type", "template_id", "active", "updated_at"]
     list_filter = ["message_type", "active"]
@@ -49,10 +51,15 @@ class NoticeTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(SupervisorOnlyAdmin, admin.ModelAdmin):
     list_display = ["id", "kind", "follower", "channel", "status", "error_code", "sent_at"]
     list_filter = ["kind", "status", "channel"]
     search_fields = ["follower__openid", "idempotency_key", "wechat_msg_id"]
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # A broadcast's progress links to its notices of one status (the unknown ones).
+        return lookup == "broadcast__id__exact" or super().lookup_allowed(lookup, value, request)
+
     list_select_related = ["follower"]
     raw_id_fields = ["follower", "broadcast", "message"]
 
@@ -67,14 +74,26 @@ def _progress_html(broadcast: Broadcast) -> str:
     if broadcast.use_mass_send:
         return format_html("微信群发 MsgId：{}", broadcast.mass_msg_id or "—")
     p = selectors.broadcast_progress(broadcast=broadcast)
+    unknown = (
+        format_html(
+            '<a href="{}?broadcast__id__exact={}&amp;status__exact=unknown">{}</a>',
+            reverse("admin:notices_notice_changelist"),
+            broadcast.pk,
+            p.unknown,
+        )
+        if p.unknown
+        else "0"
+    )
     return format_html(
         '<div class="notices-progress" style="width:220px;background:#eee;border-radius:3px">'
         '<div style="width:{}%;background:#417690;height:10px;border-radius:3px"></div></div>'
-        "<small>共 {} · 已发 {} · 失败 {} · 待发 {} · 已取消 {} · 送达回执 {}</small>",
+        "<small>共 {} · 已发 {} · 失败 {}（其中结果未知、未重发 {}） · 待发 {} · 已取消 {}"
+        " · 送达回执 {}</small>",
         p.percent_done,
         p.total,
         p.sent,
         p.failed,
+        unknown,
         p.pending,
         p.cancelled,
         p.delivered,
@@ -120,7 +139,7 @@ class BroadcastForm(forms.ModelForm):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
+class BroadcastAdmin(SupervisorOnlyAdmin, admin.ModelAdmin):
     form = BroadcastForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     change_form_template = "admin/notices/broadcast/change_form.html"
@@ -198,7 +217,7 @@ class BroadcastAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{broadcast}：{exc.message}", messages.ERROR)
 
 
-class IncidentUpdateInline(admin.TabularInline):
+class IncidentUpdateInline(SupervisorOnlyAdmin, admin.TabularInline):
     model = IncidentUpdate
     extra = 0
     can_delete = False
@@ -236,7 +255,7 @@ class IncidentForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(SupervisorOnlyAdmin, admin.ModelAdmin):
     form = IncidentForm
     list_display = ["title", "status", "region", "issuer", "system", "affected_count", "created_at"]
     list_filter = ["status"]

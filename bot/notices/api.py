@@ -1,4 +1,4 @@
-"""Broadcast API for supervisors' tools (staff, token or session auth)."""
+"""Broadcast API for supervisors' tools (supervisors only, token or session auth)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from bot.notices import broadcasts, selectors
 from bot.notices.models import Broadcast
+from support.roles import IsSupervisor
 
 
 class NoticesApiError(APIException):
@@ -40,6 +41,7 @@ class BroadcastOutputSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     cancelled = serializers.IntegerField()
     delivered = serializers.IntegerField()
+    unknown = serializers.IntegerField(help_text="Outcome unknown after a lost worker; not resent")
 
 
 def _output(broadcast: Broadcast) -> dict:
@@ -61,6 +63,7 @@ def _output(broadcast: Broadcast) -> dict:
         "pending": progress.pending,
         "cancelled": progress.cancelled,
         "delivered": progress.delivered,
+        "unknown": progress.unknown,
     }
     return BroadcastOutputSerializer(data).data
 
@@ -75,13 +78,17 @@ class BroadcastInputSerializer(serializers.Serializer):
     region = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
     since = serializers.DateTimeField(required=False, allow_null=True, default=None)
     until = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    incident = serializers.IntegerField(required=False, allow_null=True, default=None)
+    incident = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**63 - 1
+    )
     mass_send = serializers.BooleanField(required=False, default=False)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class BroadcastCreateApi(APIView):
     """Create a broadcast and send it now, or at `scheduled_at`."""
+
+    permission_classes = [IsSupervisor]
 
     @extend_schema(request=BroadcastInputSerializer, responses={201: BroadcastOutputSerializer})
     def post(self, request):
@@ -115,6 +122,8 @@ class BroadcastCreateApi(APIView):
 class BroadcastDetailApi(APIView):
     """A broadcast and its progress; `status` reaches `done` when every notice settled."""
 
+    permission_classes = [IsSupervisor]
+
     @extend_schema(responses=BroadcastOutputSerializer)
     def get(self, request, pk: int):
         return Response(_output(get_object_or_404(Broadcast, pk=pk)))
@@ -122,6 +131,8 @@ class BroadcastDetailApi(APIView):
 
 class BroadcastCancelApi(APIView):
     """Cancel a broadcast: what is not yet sent is not sent."""
+
+    permission_classes = [IsSupervisor]
 
     @extend_schema(request=None, responses=BroadcastOutputSerializer)
     def post(self, request, pk: int):

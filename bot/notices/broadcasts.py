@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bot.conversations.models import FollowerTag
 from bot.notices import audiences
-from bot.notices.models import Broadcast, Notice, NoticeKind
+from bot.notices.models import Broadcast, Incident, Notice, NoticeKind
 from bot.notices.services import notice_send, notices_queue
 
 _EXPANDING_KEY = "notices:expanding:"
@@ -29,6 +29,7 @@ class ErrorCode(enum.StrEnum):
     NOT_CANCELLABLE = "broadcast_not_cancellable"
     MASS_SEND_UNAVAILABLE = "mass_send_unavailable"
     INCIDENT_CLOSED = "incident_closed"
+    INCIDENT_UNKNOWN = "incident_unknown"
     STATUS_INVALID = "incident_status_invalid"
 
 
@@ -85,6 +86,9 @@ def broadcast_create(
         tag = FollowerTag.objects.filter(name=tag_name).first()
         if tag is None:
             raise NoticesError(ErrorCode.AUDIENCE_INVALID, f"标签“{tag_name}”不存在")
+    # A dangling id would reach the database as a foreign-key violation (a 500).
+    if incident_id is not None and not Incident.objects.filter(pk=incident_id).exists():
+        raise NoticesError(ErrorCode.INCIDENT_UNKNOWN, f"事件 {incident_id} 不存在")
     broadcast = Broadcast(
         kind=kind,
         title=title,
@@ -222,13 +226,23 @@ def broadcast_expand_step(*, broadcast_id: int) -> bool:
 
 
 def broadcast_finish_if_done(*, broadcast_id: int) -> bool:
-    """Mark a fully expanded broadcast done once none of its notices is still open."""
-    if Notice.objects.filter(broadcast=broadcast_id, status__in=Notice.OPEN_STATUSES).exists():
+    """Mark a fully expanded broadcast done once none of its notices is still open.
+
+    A notice whose outcome is unknown (a worker died mid-call on a channel that cannot
+    be deduplicated) makes it `done_unknowns`, never plain `done`: nobody can say
+    whether those followers got the message.
+    """
+    notices = Notice.objects.filter(broadcast=broadcast_id)
+    if notices.filter(status__in=Notice.OPEN_STATUSES).exists():
         return False
+    unknown = notices.filter(status=Notice.Status.UNKNOWN).exists()
     return bool(
         Broadcast.objects.filter(
             pk=broadcast_id, status=Broadcast.Status.SENDING, expanded=True
-        ).update(status=Broadcast.Status.DONE, finished_at=timezone.now())
+        ).update(
+            status=Broadcast.Status.DONE_WITH_UNKNOWNS if unknown else Broadcast.Status.DONE,
+            finished_at=timezone.now(),
+        )
     )
 
 
@@ -238,6 +252,7 @@ def broadcast_cancel(*, broadcast_id: int) -> Broadcast:
     broadcast = Broadcast.objects.select_for_update().get(pk=broadcast_id)
     if broadcast.status in (
         Broadcast.Status.DONE,
+        Broadcast.Status.DONE_WITH_UNKNOWNS,
         Broadcast.Status.FAILED,
         Broadcast.Status.CANCELLED,
     ):

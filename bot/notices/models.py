@@ -169,6 +169,8 @@ class Broadcast(models.Model):
         SCHEDULED = "scheduled", "已定时"
         SENDING = "sending", "发送中"
         DONE = "done", "已完成"
+        # Finished, but some notices' outcome is unknown (a worker died mid-call).
+        DONE_WITH_UNKNOWNS = "done_unknowns", "已完成（部分结果未知）"
         FAILED = "failed", "发送失败"
         CANCELLED = "cancelled", "已取消"
 
@@ -206,7 +208,7 @@ class Broadcast(models.Model):
         related_name="+",
         verbose_name="预览粉丝",
     )
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.DRAFT)
     scheduled_at = models.DateTimeField("定时发送时间", null=True, blank=True)
     # Keyset cursor of the audience expansion: resumable after a lost worker.
     cursor = models.BigIntegerField("展开游标", default=0)

@@ -19,6 +19,9 @@ class Progress:
     pending: int
     cancelled: int
     delivered: int  # WeChat's TEMPLATESENDJOBFINISH said it reached the phone
+    # Part of `failed`: a worker died mid-call on a channel that cannot be deduplicated,
+    # so these were not resent and nobody knows whether they arrived.
+    unknown: int = 0
 
     @property
     def percent_done(self) -> int:
@@ -34,6 +37,7 @@ def broadcast_progress(*, broadcast: Broadcast) -> Progress:
         failed=Count("pk", filter=Q(status__in=Notice.DONE_BAD)),
         cancelled=Count("pk", filter=Q(status=Notice.Status.CANCELLED)),
         delivered=Count("pk", filter=Q(message__delivery_status=Message.Delivery.DELIVERED)),
+        unknown=Count("pk", filter=Q(status=Notice.Status.UNKNOWN)),
         created=Count("pk"),
     )
     total = max(broadcast.total, counts["created"])
@@ -47,6 +51,7 @@ def broadcast_progress(*, broadcast: Broadcast) -> Progress:
         pending=max(0, total - settled),
         cancelled=counts["cancelled"],
         delivered=counts["delivered"],
+        unknown=counts["unknown"],
     )
 
 

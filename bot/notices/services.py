@@ -18,7 +18,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bot.channels.wechat.client import Errcode, wechat_configured
-from bot.conversations.models import Follower, Message
+from bot.conversations.services import (
+    Pushed,
+    followers_unsubscribed_record,
+    messages_pushed_record,
+)
 from bot.notices import channels
 from bot.notices.models import Broadcast, Notice
 from bot.notices.sending import Result, send_all
@@ -64,6 +68,46 @@ def notice_send(
     return notice
 
 
+# Refusals that only the follower's next message lifts: outside the 48-hour window (45015),
+# past its 5 customer-service messages (45047), or no template to fall back on.
+WINDOW_CLOSED_CODES = (45015, 45047)
+
+
+def notice_waits_for_follower(notice: Notice) -> bool:
+    """Whether a failed notice failed only because the reply window was closed."""
+    if notice.status != Notice.Status.FAILED:
+        return False
+    if notice.error_code in WINDOW_CLOSED_CODES:
+        return True
+    return notice.error_code is None and notice.error_message.startswith("no template")
+
+
+@transaction.atomic
+def notices_waiting_resend(*, follower_id: int, key_prefix: str) -> list[int]:
+    """The follower wrote: send again what waited for the window to reopen (queued on commit)."""
+    rows = list(
+        Notice.objects.select_for_update(skip_locked=True).filter(
+            follower_id=follower_id,
+            idempotency_key__startswith=key_prefix,
+            status=Notice.Status.FAILED,
+        )
+    )
+    waiting = [n for n in rows if notice_waits_for_follower(n)]
+    if not waiting:
+        return []
+    ids = [n.pk for n in waiting]
+    Notice.objects.filter(pk__in=ids).update(
+        status=Notice.Status.PENDING,
+        attempts=0,
+        error_code=None,
+        error_message="",
+        queued_at=timezone.now(),
+        channel=Notice.Channel.NONE,
+    )
+    notices_queue(ids)
+    return ids
+
+
 @dataclass
 class DeliveryOutcome:
     """What one delivery run did; `retry_ids` should be tried again after `countdown` s."""
@@ -100,24 +144,20 @@ def _claim(notice_ids: list[int], token: str, now: datetime) -> list[Notice]:
 def _mirror(results: list[Result], now: datetime) -> None:
     """Outbound Message rows for what reached (or would reach) the follower."""
     shown = [r for r in results if r.status in Notice.DONE_OK]
-    messages = Message.objects.bulk_create(
-        [
-            Message(
+    messages = messages_pushed_record(
+        pushed=[
+            Pushed(
                 follower_id=r.notice.follower_id,
-                direction=Message.Direction.OUT,
-                msg_type=Message.Type.TEXT
-                if r.channel == Notice.Channel.CUSTOMER_SERVICE
-                else Message.Type.TEMPLATE,
-                text=r.notice.text,
                 channel=r.channel,
+                text=r.notice.text,
                 delivery_status=r.status,
                 wechat_msg_id=r.msg_id,
-                sent_at=now,
                 template_id=r.template_id,
                 payload=r.payload,
             )
             for r in shown
-        ]
+        ],
+        sent_at=now,
     )
     for result, message in zip(shown, messages, strict=True):
         result.notice.message = message
@@ -204,7 +244,7 @@ def _settle(results: list[Result], token: str, now: datetime) -> list[Result]:
             and r.notice.follower.subscribed
         }
         if gone:
-            Follower.objects.filter(pk__in=gone).update(subscribed=False, unsubscribed_at=now)
+            followers_unsubscribed_record(follower_ids=gone, at=now)
     return results
 
 

@@ -54,8 +54,8 @@ FIGURE_LABELS = {
     "cause": "诊断原因",
     "region": "地区",
     "issuer": "开票方",
-    "intent": "意图",
-    "hour": "时段",
+    "intent": "意图的消息",
+    "hour": "时段的消息",
 }
 
 
@@ -232,9 +232,12 @@ def drill(request):
     except ReportError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(f"{reverse('reports_admin:dashboard')}?{_query(rng)}")
-    figure = params.get("figure", "") or kind
-    title = FIGURE_LABELS.get(figure, figure)
-    detail = params.get("value") or params.get("intent") or params.get("hour") or ""
+    figure = params.get("figure", "")
+    detail = params.get("value", "")
+    if kind == "messages":
+        figure = "hour" if params.get("hour") else "intent"
+        detail = f"{params['hour']}时" if params.get("hour") else params.get("intent", "")
+    title = FIGURE_LABELS.get(figure, "收到消息")
     if detail:
         title = f"{title}：{detail}"
     if params.get("format") == "csv":

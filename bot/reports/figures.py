@@ -82,6 +82,22 @@ def figures_from_built(built: Built) -> dict[tuple[date, int | None], DayFigures
     return out
 
 
+# -- invoice checks -------------------------------------------------------------------
+CHECK_DIMENSIONS = ("result", "diagnosis", "region", "issuer")
+
+
+def check_counts(rows) -> list[dict]:
+    """(day, result, diagnosis, region, issuer) → n as one row per day, dimension and value."""
+    counted: Counter = Counter()
+    for (day, *values), n in rows:
+        for dimension, value in zip(CHECK_DIMENSIONS, values, strict=True):
+            counted[(day, dimension, value or "")] += n
+    return [
+        {"day": day, "dimension": dimension, "value": value, "count": n}
+        for (day, dimension, value), n in counted.items()
+    ]
+
+
 # -- tickets --------------------------------------------------------------------------
 TICKET_FIELDS = (
     "id",

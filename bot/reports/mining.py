@@ -204,12 +204,13 @@ def clusters_from(found: list[Candidate], *, limit: int = 50) -> list[Cluster]:
     if not found:
         return []
     cap = int(getattr(settings, "REPORTS_MINING_MAX_TEXTS", 5000))
-    vectoriser = Vectoriser([c.text for c in found[-cap:]])
+    index = current_index()
     by_text: dict[str, list[Candidate]] = defaultdict(list)
     for c in found:
-        by_text[vectoriser.canonical(c.text)].append(c)
-    counts = Counter({t: len(cs) for t, cs in by_text.items() if t})
-    counts = Counter(dict(counts.most_common(cap)))
+        by_text[index.analyse(c.text).canonical].append(c)
+    # The most frequent distinct wordings (canonical): each is one document.
+    counts = Counter(dict(Counter({t: len(cs) for t, cs in by_text.items() if t}).most_common(cap)))
+    vectoriser = Vectoriser([by_text[t][0].text for t in counts])
     vectors = {t: vectoriser.vector(by_text[t][0].text) for t in counts}
     out = []
     for group in group_texts(counts, vectors)[:limit]:

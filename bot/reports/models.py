@@ -69,13 +69,17 @@ class DailyRollup(models.Model):
 
 
 class DailyChecks(models.Model):
-    """How many invoice checks of one day had one result, cause, region and issuer."""
+    """How many invoice checks of one day had one result, cause, region or issuer."""
+
+    class Dimension(models.TextChoices):
+        RESULT = "result", "查验结果"
+        DIAGNOSIS = "diagnosis", "诊断"
+        REGION = "region", "地区"
+        ISSUER = "issuer", "开票方"
 
     day = models.DateField("日期")
-    result = models.CharField("查验结果", max_length=20)
-    diagnosis = models.CharField("诊断", max_length=32, blank=True)
-    region = models.CharField("地区", max_length=16, blank=True)
-    issuer = models.CharField("开票方", max_length=32, blank=True)
+    dimension = models.CharField("维度", max_length=10, choices=Dimension.choices)
+    value = models.CharField("取值", max_length=32, blank=True)
     count = models.PositiveIntegerField("次数")
 
     class Meta:
@@ -83,14 +87,16 @@ class DailyChecks(models.Model):
         verbose_name_plural = "每日查验汇总"
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "result", "diagnosis", "region", "issuer"],
-                name="reports_checks_once",
+                fields=["day", "dimension", "value"], name="reports_checks_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(dimension__in=["result", "diagnosis", "region", "issuer"]),
+                name="reports_checks_dimension",
             ),
         ]
-        indexes = [models.Index(fields=["day"], name="reports_checks_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.result}: {self.count}"
+        return f"{self.day} {self.dimension}={self.value}: {self.count}"
 
 
 class ReportConversation(models.Model):

@@ -22,7 +22,7 @@ from bot.notices.models import Incident
 from bot.reports.building import Conversation, build
 from bot.reports.definitions import day_of, day_start, days_between, tz
 from bot.reports.errors import ReportError, ReportErrorCode
-from bot.reports.figures import DayFigures, figures_from_built, ticket_values
+from bot.reports.figures import DayFigures, check_counts, figures_from_built, ticket_values
 from bot.reports.labels import labels
 from bot.reports.models import (
     AlarmEpisode,
@@ -197,39 +197,34 @@ def _rate(part: int, whole: int) -> float | None:
 
 # -- invoice checks -------------------------------------------------------------------
 def check_rows(rng: ReportRange, *, now: datetime | None = None) -> list[dict]:
-    """(day, result, diagnosis, region, issuer, count) of the range's checks (all queues)."""
+    """The range's checks counted per day, dimension (result, diagnosis, region, issuer)
+    and value, every queue's (checks belong to none)."""
     now = now or timezone.now()
     today = day_of(now)
     built = built_days(rng, today)
     rows = list(
-        DailyChecks.objects.filter(day__in=built).values(
-            "day", "result", "diagnosis", "region", "issuer", "count"
-        )
+        DailyChecks.objects.filter(day__in=built).values("day", "dimension", "value", "count")
     )
     for a, b in _spans([d for d in rng.days if d not in built and d <= today]):
         start, end = day_start(a), day_start(b + timedelta(days=1))
         counted: Counter = Counter()
-        for at, result, diagnosis, region, issuer in (
+        for at, *values in (
             rows_since(VerificationRecord, start)
             .filter(created_at__lt=end)
             .values_list("created_at", "result", "diagnosis", "region", "issuer")
             .iterator(chunk_size=5000)
         ):
-            counted[(day_of(at), result, diagnosis, region, issuer)] += 1
-        rows += [
-            dict(zip(("day", "result", "diagnosis", "region", "issuer"), key, strict=True), count=n)
-            for key, n in counted.items()
-        ]
+            counted[(day_of(at), *values)] += 1
+        rows += check_counts(counted.items())
     return rows
 
 
-def _sum_by(rows: list[dict], field: str, *, skip_blank: bool = False) -> dict[str, int]:
+def _sum_by(rows: list[dict], dimension: str, *, skip_blank: bool = False) -> dict[str, int]:
     counted: Counter = Counter()
     for row in rows:
-        if skip_blank and not row[field]:
-            continue
-        counted[row[field]] += row["count"]
-    return dict(counted.most_common())
+        if row["dimension"] == dimension and not (skip_blank and not row["value"]):
+            counted[row["value"]] += row["count"]
+    return dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # -- tickets --------------------------------------------------------------------------
@@ -494,7 +489,7 @@ def dashboard_data(rng: ReportRange, *, now: datetime | None = None) -> dict:
         "containment_rate": _rate(total.contained, total.conversations),
         "unanswered_share": _rate(total.unanswered, total.conversations),
         "tickets": len(tickets["created"]),
-        "checks": sum(r["count"] for r in checks),
+        "checks": sum(r["count"] for r in checks if r["dimension"] == "result"),
         "csat_average": round(sum(scores) / len(scores), 2) if scores else None,
         "csat_responses": len(scores),
         "first_response_p50_seconds": percentile(tickets["first_response"], 0.5),

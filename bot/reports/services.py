@@ -22,7 +22,7 @@ from bot.nlu.services import faq_entry_update, kb_object_save
 from bot.reports.building import build
 from bot.reports.definitions import SETTLED_AFTER, day_of, day_start, tz
 from bot.reports.errors import ReportError, ReportErrorCode
-from bot.reports.figures import figures_from_built, ticket_values
+from bot.reports.figures import check_counts, figures_from_built, ticket_values
 from bot.reports.models import (
     ClusterAction,
     DailyChecks,
@@ -53,14 +53,15 @@ TICKET_FIELDS_UPDATED = [
 
 
 def checks_by_day(*, start: datetime, end: datetime) -> list[dict]:
-    """Invoice checks made in [start, end), counted per local day and breakdown."""
-    return list(
+    """Invoice checks made in [start, end): per local day, dimension and value."""
+    rows = (
         VerificationRecord.objects.filter(created_at__gte=start, created_at__lt=end)
         .annotate(day=TruncDate("created_at", tzinfo=tz()))
-        .values("day", "result", "diagnosis", "region", "issuer")
+        .values_list("day", "result", "diagnosis", "region", "issuer")
         .annotate(count=Count("id"))
         .order_by()
     )
+    return check_counts(((day, *values), n) for day, *values, n in rows)
 
 
 @transaction.atomic

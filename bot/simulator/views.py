@@ -27,7 +27,8 @@ def _media_dir() -> Path:
 def simulator_only(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not settings.SIMULATOR_ENABLED:
+        # A development stand-in: never reachable with DEBUG off, whatever else is set.
+        if not (settings.DEBUG and settings.SIMULATOR_ENABLED):
             raise Http404("simulator disabled")
         return view(request, *args, **kwargs)
 
@@ -124,7 +125,8 @@ def open_view(request: HttpRequest) -> JsonResponse:
 @require_GET
 def pushed(request: HttpRequest) -> JsonResponse:
     """Pushed (customer-service and template) messages after `after`, oldest first."""
-    follower = selectors.follower_get(openid=request.GET.get("openid", ""))
+    openid = request.GET.get("openid", "")
+    follower = selectors.follower_get(openid=openid) if openid.startswith("sim-") else None
     if follower is None:
         return JsonResponse({"messages": []})
     try:
@@ -144,6 +146,39 @@ def pushed(request: HttpRequest) -> JsonResponse:
                     "channel": m.channel,
                     "channel_label": m.get_channel_display(),
                     "text": m.text,
+                    "delivery_status": m.delivery_status,
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in rows
+            ]
+        }
+    )
+
+
+@simulator_only
+@require_GET
+def history(request: HttpRequest) -> JsonResponse:
+    """The whole conversation of one of the simulator's followers, oldest first (the phone)."""
+    openid = request.GET.get("openid", "")
+    follower = selectors.follower_get(openid=openid) if openid.startswith("sim-") else None
+    if follower is None:
+        return JsonResponse({"messages": []})
+    rows = list(
+        selectors.conversation(follower=follower, after_id=0)
+        .exclude(msg_type=Message.Type.EVENT)
+        .order_by("-id")[:200]
+    )[::-1]
+    return JsonResponse(
+        {
+            "messages": [
+                {
+                    "id": m.id,
+                    "direction": m.direction,
+                    "msg_type": m.msg_type,
+                    "channel": m.channel,
+                    "channel_label": m.get_channel_display(),
+                    "text": m.display_text if m.direction == Message.Direction.IN else m.text,
+                    "pic_url": m.pic_url,
                     "delivery_status": m.delivery_status,
                     "created_at": m.created_at.isoformat(),
                 }

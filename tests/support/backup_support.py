@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def fill_through_the_urls(wechat, client) -> None:
     assert wechat.text("o-drill-1", "转人工").status_code == 200
     admin = get_user_model().objects.create_superuser("drill-admin", password="pw-drill-123")
     api = client.__class__()
-    api.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=admin).key}"
+    api.defaults["HTTP_AUTHORIZATION"] = f"Token {AuthToken.objects.create(user=admin)[1]}"
     created = api.post("/api/invoices/ledger/", LEDGER, content_type="application/json")
     assert created.status_code == 201, created.content
     verify = {

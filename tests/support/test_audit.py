@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from bot.invoices.models import LedgerInvoice, VerificationRecord
 from bot.nlu.models import FaqEntry
@@ -189,7 +189,7 @@ def test_deletes_users_groups_and_permissions_are_recorded(client, superuser):
 
 def test_an_api_change_names_the_token_user(client):
     user = get_user_model().objects.create_superuser("api-boss", password="pw-api-1")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {AuthToken.objects.create(user=user)[1]}"
     body = {
         "invoice_code": "011002400211",
         "invoice_number": "87654321",

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from bot.conversations.models import Follower, Message
 from bot.invoices.models import LedgerInvoice
+from support.roles import Role, user_has_role, user_is_supervisor
 from tickets.models import AgentProfile, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +23,21 @@ def test_demo_sets_up_agent_invoices_and_conversations_once(
     agent = get_user_model().objects.get(username="agent")
     profile = AgentProfile.objects.get(user=agent)
     assert profile.on_duty and profile.queues.exists()
+    # An agent, not a superuser; and a supervisor to try the reports with.
+    assert not agent.is_superuser and user_has_role(agent, Role.AGENT)
+    assert not user_is_supervisor(agent)
+    lead = get_user_model().objects.get(username="supervisor")
+    assert not lead.is_superuser and user_is_supervisor(lead)
     assert LedgerInvoice.objects.filter(seller_name="演示商贸有限公司").count() == 3
     # The demo escalation became a ticket assigned to the on-duty demo agent.
     ticket = Ticket.objects.get(requester_ref="sim-demo-wang")
     assert ticket.assignee == agent
+    # A morning: tickets in each state, one carrying the invoice checked before 转人工.
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    assert {"resolved", "pending", "open"} <= statuses or {"resolved", "pending", "new"} <= statuses
+    zhang = Ticket.objects.get(requester_ref="sim-demo-zhang")
+    assert zhang.invoice_numbers == "26117000000012345678"
+    assert "26117000000012345678" in zhang.subject
     # Every printed invoice line gets a verification answer in the simulator.
     assert "数电票 号码26117000000012345678" in out
 

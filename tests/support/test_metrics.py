@@ -124,7 +124,7 @@ def test_a_failed_notice_moves_the_notices_counter(scrape, django_capture_on_com
 
 def test_verifications_are_counted_by_backend_and_result(client, scrape):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     user = get_user_model().objects.create_superuser("metrics-api", password="pw-m-1")
     before = scrape()
@@ -138,7 +138,7 @@ def test_verifications_are_counted_by_backend_and_result(client, scrape):
         "/api/invoices/verify/",
         body,
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}",
+        HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}",
     )
     assert response.status_code == 200
     after = scrape()

@@ -1,7 +1,7 @@
 """人工客服 to the agent's reply with a real Celery worker, Redis broker and PostgreSQL."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.concurrency import wait_for
 from tickets.models import AgentProfile, Queue, Ticket
@@ -33,12 +33,12 @@ def test_escalation_assignment_and_reply_through_the_worker(
     assert wait_for(assigned), "the worker did not assign the ticket"
     assert ticket.status == "open"
 
-    token, _ = Token.objects.get_or_create(user=agent)
+    _, key = AuthToken.objects.create(user=agent)
     response = client.post(
         f"/api/tickets/{ticket.pk}/replies/",
         {"text": "您好，已收到您的问题"},
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {key}",
     )
     assert response.status_code == 201
 

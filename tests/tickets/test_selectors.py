@@ -53,7 +53,19 @@ def test_canned_placeholders_fill_known_names_only(make_ticket, make_agent, queu
     values = selectors.canned_placeholders(ticket=ticket, agent=agent)
     template = "{nickname}：{ticket_number}/{invoice_number} {agent_name} {unknown} {ticket.pk}"
     text = selectors.canned_fill(text=template, values=values)
-    assert text == f"张三：{ticket.number}/12345678 xiaowang {{unknown}} {{ticket.pk}}"
+    # The agent's display name, never the username; a placeholder without value stays.
+    assert text == f"张三：{ticket.number}/12345678 客服 {{unknown}} {{ticket.pk}}"
+    agent.agent_profile.display_name = "小王"
+    agent.agent_profile.save()
+    agent.refresh_from_db()
+    anonymous = make_ticket()
+    anonymous.requester_name = ""
+    values = selectors.canned_placeholders(ticket=anonymous, agent=agent)
+    text = selectors.canned_fill(
+        text="{nickname}，您好！{invoice_number} {agent_name}", values=values
+    )
+    assert text == "尊敬的用户，您好！{invoice_number} 小王"
+    assert selectors.canned_unfilled(text=text) == ["invoice_number"]
 
 
 def test_visibility_by_queue(make_ticket, make_agent, queue, django_user_model):
@@ -72,14 +84,14 @@ def test_visibility_by_queue(make_ticket, make_agent, queue, django_user_model):
 def test_queue_view_and_api_list_query_counts_do_not_grow_with_rows(
     client, make_ticket, make_agent, queue, django_assert_max_num_queries
 ):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     agent = make_agent(queue)
     for _ in range(3):
         make_ticket()
     client.force_login(agent)
-    token, _ = Token.objects.get_or_create(user=agent)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    _, key = AuthToken.objects.create(user=agent)
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
 
     def counts():
         from django.db import connection

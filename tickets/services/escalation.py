@@ -158,6 +158,16 @@ def ticket_requester_message_add(
     return True
 
 
+def ticket_bot_message_add(*, ticket: Ticket, text: str, external_ref: str | None = None) -> bool:
+    """Record on any ticket (resolved ones too) what the channel told the requester."""
+    return (
+        _message_once(
+            ticket=ticket, kind=Msg.AuthorKind.BOT, text=text, at=timezone.now(), ref=external_ref
+        )
+        is not None
+    )
+
+
 def ticket_active_for(*, requester_ref: str, lock: bool = False) -> Ticket | None:
     qs = Ticket.objects.filter(
         requester_ref=requester_ref, status__in=Ticket.ACTIVE_STATUSES, merged_into__isnull=True

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tickets.models import Priority, Ticket, TicketEvent, TicketMessage
 from tickets.notify import NoticeKind, changed_now_and_on_commit, get_backend, notice_on_commit
+from tickets.placeholders import canned_unfilled
 from tickets.services.config import conf
 from tickets.services.errors import TicketError, TicketErrorCode
 from tickets.services.invoice_index import invoice_numbers_sync
@@ -153,6 +154,14 @@ def ticket_reply_send(
     to an unassigned ticket assigns it to the author, as help desks do.
     """
     text = _text(text)
+    unfilled = canned_unfilled(text=text)
+    if unfilled:
+        names = "、".join(f"{{{name}}}" for name in unfilled)
+        raise TicketError(
+            TicketErrorCode.PLACEHOLDER_UNFILLED,
+            f"占位符 {names} 没有可填的值，请编辑后再发送",
+            field="text",
+        )
     ticket = _locked(ticket)
     if ticket.status == S.CLOSED:
         raise TicketError(TicketErrorCode.TICKET_CLOSED, "工单已关闭，不能回复")
@@ -183,12 +192,18 @@ def ticket_reply_send(
             at=now,
         )
     target = status or (S.OPEN if ticket.status == S.NEW else None)
+    carries = None
     if target:
-        # The reply itself asks the requester: no separate "waiting on you" notice.
-        notice = False if target == S.PENDING else True
+        # The reply itself asks the requester: no separate "waiting on you" notice. A
+        # reply that resolves carries the satisfaction question, after the answer (two
+        # notices could arrive in either order).
+        notice = target not in (S.PENDING, S.RESOLVED)
         fields += _transition(ticket=ticket, to=target, actor=author, notice=notice)
+        if target == S.RESOLVED:
+            carries = NoticeKind.RESOLVED
     ticket.save(update_fields=list(dict.fromkeys(fields)))
-    message.delivery_ref = get_backend().reply_send(ticket=ticket, message=message)[:64]
+    backend = get_backend()
+    message.delivery_ref = backend.reply_send(ticket=ticket, message=message, carries=carries)[:64]
     message.save(update_fields=["delivery_ref"])
     return message
 

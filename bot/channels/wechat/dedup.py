@@ -7,6 +7,7 @@ for the first one's reply. The database unique constraint on
 Message.dedup_key is the backstop when the cache is cold or local.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -20,12 +21,20 @@ _CLAIM_SECONDS = 10  # short: a crashed handler must not swallow WeChat's later 
 _REMEMBER_SECONDS = 300
 
 
-def dedup_key_for(fields: dict[str, str]) -> str:
-    """WeChat's identity of a delivery: MsgId per sender, or the event's own fields."""
+def dedup_key_for(fields: dict[str, str], *, delivery_id: str = "") -> str:
+    """WeChat's identity of a delivery: MsgId per sender, or the event's own fields.
+
+    WeChat's rule of CreateTime + Event + EventKey is for events only. A message without
+    a MsgId is keyed by `delivery_id` (the signed timestamp, nonce and body of its
+    request), so two texts in the same second are never merged while a true retry (the
+    same request again) still is.
+    """
     openid = fields.get("FromUserName", "")
     msg_id = fields.get("MsgId") or fields.get("MsgID")
-    if fields.get("MsgType") != "event" and msg_id:
-        return f"msg:{openid}:{msg_id}"
+    if fields.get("MsgType") != "event":
+        if msg_id:
+            return f"msg:{openid}:{msg_id}"
+        return f"req:{openid}:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
     return ":".join(
         [
             "evt",

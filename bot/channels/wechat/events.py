@@ -9,6 +9,7 @@ channel does not import the apps above it.
 from django.dispatch import Signal
 
 from bot.conversations.models import Follower, Message
+from bot.conversations.services import message_delivery_report_record
 
 # Sent after each report, with `event` (upper case), `msg_id`, `status` (WeChat's
 # words), `delivered`, `follower` and the event's `fields`; the sender is Message.
@@ -26,11 +27,8 @@ def delivery_report_record(*, follower: Follower, fields: dict[str, str]) -> Non
         return
     status = fields.get("Status") or ""
     delivered = status.strip().lower() in _DELIVERED
-    Message.objects.filter(
-        direction=Message.Direction.OUT, wechat_msg_id=msg_id, follower=follower
-    ).update(
-        delivery_status=Message.Delivery.DELIVERED if delivered else Message.Delivery.FAILED,
-        error_message="" if delivered else status[:255],
+    message_delivery_report_record(
+        follower=follower, wechat_msg_id=msg_id, delivered=delivered, status=status
     )
     delivery_reported.send(
         sender=Message,

@@ -6,13 +6,16 @@ nothing a sender sends produces a 5xx.
 
 import enum
 import functools
+import hashlib
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.module_loading import import_string
 from wechatpy.replies import TextReply
 
@@ -37,6 +40,11 @@ class Rejection(enum.Enum):
     BAD_ENVELOPE = (400, "cannot decrypt message")
     NOT_CONFIGURED = (400, "encrypted mode is not configured")
     MISSING_FIELDS = (400, "missing ToUserName/FromUserName/MsgType")
+    BAD_FIELDS = (400, "invalid field value")
+    BAD_ENCODING = (400, "body must be UTF-8")
+    PLAINTEXT_REFUSED = (403, "unencrypted message refused in safe mode")
+    ENCRYPTED_REFUSED = (400, "encrypted message refused in plaintext mode")
+    REPLAYED = (403, "timestamp and nonce already used")
 
     @property
     def status(self) -> int:
@@ -75,6 +83,67 @@ def _check_signature_and_time(params: dict[str, str]) -> Rejection | None:
     return None
 
 
+_NONCE_PREFIX = "wechat:nonce:"
+
+
+def _replayed(params: dict[str, str], body: bytes) -> bool:
+    """True when this (timestamp, nonce) was seen with a different body.
+
+    In plaintext mode the signature covers token, timestamp and nonce only (WeChat's
+    protocol), so a captured query would sign any body for the timestamp window. The
+    pair is remembered for that window in the shared cache; a true WeChat retry repeats
+    the same body and stays accepted. With the cache unavailable the check is skipped
+    (the signature and the window still hold).
+    """
+    key = (
+        _NONCE_PREFIX
+        + hashlib.sha256(
+            f"{params.get('timestamp', '')}:{params.get('nonce', '')}".encode()
+        ).hexdigest()
+    )
+    digest = hashlib.sha256(body).hexdigest()
+    window = 2 * settings.WECHAT_TIMESTAMP_TOLERANCE_SECONDS + 1
+    if cache.add(key, digest, timeout=window):
+        return False
+    seen = cache.get(key)
+    return seen is not None and seen != digest
+
+
+# WeChat's own shapes: openids are 28 characters today; 64 is the column's size.
+_ID = re.compile(r"[A-Za-z0-9_\-@.]{1,64}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']""")
+
+
+def _utf8_text(body: bytes) -> str | None:
+    """The body as text when it is UTF-8 and declares nothing else; else None."""
+    declared = _DECLARED_ENCODING.match(body[:200])
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in (
+        "utf-8",
+        "utf8",
+    ):
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+def _fields_valid(fields: dict[str, str]) -> bool:
+    """The values the store keys on have WeChat's shapes (no NULs, bounded identifiers)."""
+    if any("\x00" in value for value in fields.values()):
+        return False
+    if not _ID.fullmatch(fields["FromUserName"]) or not _ID.fullmatch(fields["ToUserName"]):
+        return False
+    if len(fields["MsgType"]) > 16:
+        return False
+    return all(
+        not fields.get(name) or _DIGITS.fullmatch(fields[name])
+        for name in ("MsgId", "MsgID", "CreateTime")
+    )
+
+
 def webhook_verify(*, params: dict[str, str]) -> WebhookResponse:
     """Answer WeChat's URL verification (GET with echostr)."""
     if not settings.WECHAT_TOKEN:
@@ -100,12 +169,12 @@ def _wechat_time(fields: dict[str, str]) -> datetime | None:
         return None
 
 
-def inbound_message(*, fields: dict[str, str], raw: str) -> InboundMessage:
+def inbound_message(*, fields: dict[str, str], raw: str, delivery_id: str = "") -> InboundMessage:
     """The channel-neutral message of one WeChat delivery (its XML's fields)."""
     return InboundMessage(
         openid=fields["FromUserName"],
         msg_type=fields.get("MsgType", "").lower(),
-        dedup_key=dedup_key_for(fields),
+        dedup_key=dedup_key_for(fields, delivery_id=delivery_id),
         text=fields.get("Content", "") or fields.get("Title", ""),
         media_id=fields.get("MediaId", ""),
         pic_url=fields.get("PicUrl", ""),
@@ -140,14 +209,21 @@ def webhook_receive(*, params: dict[str, str], body: bytes) -> WebhookResponse:
     rejection = _check_signature_and_time(params)
     if rejection:
         return _rejected(rejection)
+    raw_xml = _utf8_text(body)
+    if raw_xml is None:
+        return _rejected(Rejection.BAD_ENCODING)
     try:
         envelope = xml_to_fields(body)
     except MalformedXml:
         return _rejected(Rejection.MALFORMED_XML)
 
     encrypted = params.get("encrypt_type", "raw").lower() == "aes"
+    mode = settings.WECHAT_ENCRYPTION_MODE
+    if mode == "safe" and not encrypted:
+        return _rejected(Rejection.PLAINTEXT_REFUSED)
+    if mode == "plaintext" and encrypted:
+        return _rejected(Rejection.ENCRYPTED_REFUSED)
     cipher = _cipher() if encrypted else None
-    raw_xml = body.decode("utf-8", errors="replace")
     if encrypted:
         if cipher is None:
             return _rejected(Rejection.NOT_CONFIGURED)
@@ -167,13 +243,23 @@ def webhook_receive(*, params: dict[str, str], body: bytes) -> WebhookResponse:
             return _rejected(Rejection.BAD_ENVELOPE)
         except MalformedXml:
             return _rejected(Rejection.MALFORMED_XML)
+        if "\x00" in raw_xml:
+            return _rejected(Rejection.BAD_ENCODING)
     else:
         fields = envelope
 
     if not all(fields.get(name) for name in ("ToUserName", "FromUserName", "MsgType")):
         return _rejected(Rejection.MISSING_FIELDS)
+    if not _fields_valid(fields):
+        return _rejected(Rejection.BAD_FIELDS)
+    if _replayed(params, body):
+        return _rejected(Rejection.REPLAYED)
 
-    reply_text = _receiver()(inbound=inbound_message(fields=fields, raw=raw_xml))
+    delivery_id = ":".join(
+        (params.get("timestamp", ""), params.get("nonce", ""), hashlib.sha256(body).hexdigest())
+    )
+    inbound = inbound_message(fields=fields, raw=raw_xml, delivery_id=delivery_id)
+    reply_text = _receiver()(inbound=inbound)
     if not reply_text:
         return WebhookResponse(status=200, body=SUCCESS)
     reply_xml = TextReply(

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from bot.dialog.hooks.invoices import invoice_fields_read
 from bot.dialog.state import Turn
 from bot.helpdesk import handoff
+from bot.helpdesk.backend import ticket_replies_waiting_send
 from bot.helpdesk.escalation import EscalationReason, escalate, message_ref
 from bot.nlu.vocabulary import Intent, NluAction
 from tickets import selectors, services
@@ -67,6 +68,8 @@ def before_act(turn: Turn) -> str | None:
         services.ticket_requester_message_add(
             ticket=active, text=text, external_ref=message_ref(message)
         )
+        # Their message reopened WeChat's window: replies that waited for it go out now.
+        ticket_replies_waiting_send(ticket=active, follower_id=message.follower_id)
         if handoff.handoff_holds(ticket=active):
             return _handoff_reply(turn, active)
         return None  # the agent is silent past the limit: the bot answers (after_act)
@@ -88,6 +91,9 @@ def _handoff_reply(turn: Turn, ticket: Ticket) -> str:
         return handoff.handoff_end(ticket=ticket)
     if handoff.handoff_my_tickets_asked(text):
         return handoff.bot_say(ticket=ticket, text=my_tickets_reply(requester_ref=turn.openid))
+    if handoff.handoff_person_asked(text):
+        reply = _render("bot/replies/ticket_existing.txt", ticket=ticket)
+        return handoff.bot_say(ticket=ticket, text=reply)
     fields = invoice_fields_read(text)
     if fields is not None:
         handoff.handoff_invoice_attach(ticket=ticket, fields=fields, source="text")

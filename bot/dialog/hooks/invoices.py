@@ -23,9 +23,12 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 
+from bot.conversations.models import Attachment
+from bot.conversations.services import attachment_store
 from bot.dialog.hooks.incidents import incident_addendum, incident_result_matters
 from bot.dialog.state import Turn
 from bot.helpdesk import handoff
+from bot.helpdesk.backend import ticket_replies_waiting_send
 from bot.helpdesk.escalation import invoice_escalate, message_ref
 from bot.invoices.decoding import extra_field_for, invoice_decode
 from bot.invoices.extraction import InvoiceFields, fields_extract
@@ -293,6 +296,7 @@ def _photo_to_ticket(turn: Turn) -> Ticket | None:
     ticket_services.ticket_requester_message_add(
         ticket=ticket, text=message.display_text, external_ref=message_ref(message)
     )
+    ticket_replies_waiting_send(ticket=ticket, follower_id=message.follower_id)
     return ticket
 
 
@@ -302,6 +306,7 @@ class PhotoRead:
 
     fields: InvoiceFields | None
     failure: str = ""
+    data: bytes | None = None  # the photo itself, kept on the message (fetched once)
 
 
 def photo_read(*, media_id: str, pic_url: str) -> PhotoRead:
@@ -320,8 +325,9 @@ def photo_read(*, media_id: str, pic_url: str) -> PhotoRead:
     left = _PHOTO_SECONDS - (time.monotonic() - started)
     qr = qr_image_decode(data, budget_seconds=max(0.2, min(DECODE_BUDGET_SECONDS, left)))
     if not qr.ok or qr.fields is None:
-        return PhotoRead(fields=None, failure=qr.reason.value if qr.reason else "")
-    return PhotoRead(fields=replace(qr.fields, kind=qr.fields.kind or Kind.UNKNOWN.value))
+        return PhotoRead(fields=None, failure=qr.reason.value if qr.reason else "", data=data)
+    fields = replace(qr.fields, kind=qr.fields.kind or Kind.UNKNOWN.value)
+    return PhotoRead(fields=fields, data=data)
 
 
 def invoice_fields_read(text: str) -> InvoiceFields | None:
@@ -344,6 +350,9 @@ def invoice_photo(turn: Turn) -> str:
     if read is None:
         message = turn.message
         read = photo_read(media_id=message.media_id, pic_url=message.pic_url)
+    if read.data:
+        # WeChat's media expire after three days: the bytes fetched once are kept.
+        attachment_store(message=turn.message, kind=Attachment.Kind.IMAGE, data=read.data)
     if handoff.handoff_holds(ticket=ticket):
         if read.fields is not None:
             handoff.handoff_invoice_attach(ticket=ticket, fields=read.fields, source="photo")

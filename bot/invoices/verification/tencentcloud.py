@@ -15,6 +15,7 @@ from bot.invoices.decoding import extra_field_for
 from bot.invoices.kinds import ExtraField, Kind
 from bot.invoices.models import Result
 from bot.invoices.verification.base import VerificationBackend, VerifyRequest, VerifyResult
+from support.deadline import DeadlineExceeded, call_within
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,15 @@ class TencentCloudBackend(VerificationBackend):
         sdk_request = models.VatInvoiceVerifyNewRequest()
         sdk_request._deserialize(request_params(request))
         try:
-            response = self._client().VatInvoiceVerifyNew(sdk_request)
+            # reqTimeout is per read: the SDK's whole call gets one total deadline too.
+            response = call_within(
+                settings.INVOICE_VERIFY_TIMEOUT + 0.5,
+                self._client().VatInvoiceVerifyNew,
+                sdk_request,
+            )
+        except DeadlineExceeded as exc:
+            logger.warning("tencentcloud verification timed out: %s", exc)
+            return VerifyResult(Result.UPSTREAM_ERROR, self.name, error="timeout")
         except TencentCloudSDKException as exc:
             code = exc.get_code() or "ClientError"
             result = error_result(code)

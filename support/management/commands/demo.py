@@ -4,6 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,15 +14,26 @@ from bot.dialog.receive import message_receive
 from bot.invoices.ledger import ledger_invoice_upsert, ledger_row_parse
 from bot.invoices.models import LedgerInvoice
 from bot.simulator.envelope import message_fields
-from tickets.models import AgentProfile, Queue
+from support.roles import Role
+from tickets.models import AgentProfile, Queue, Ticket
+from tickets.services import ticket_reply_send
 
 DEMO_USERNAME = "agent"
+DEMO_SUPERVISOR = "supervisor"
 DEMO_PASSWORD = "fapiao-demo"  # noqa: S105 - printed on screen; demo (DEBUG) only
+# A morning at the desk: "{invoice}" is replaced by the first demo invoice's line.
 DEMO_CONVERSATIONS = {
-    "sim-demo-zhang": ["你好", "发票查不到怎么办"],
-    "sim-demo-li": ["数电票没有发票代码怎么查验"],
+    "sim-demo-zhang": ["你好", "发票查不到怎么办", "{invoice}", "转人工"],
+    "sim-demo-li": ["数电票没有发票代码怎么查验", "转人工"],
     "sim-demo-wang": ["发票一直查不到，转人工"],
+    "sim-demo-zhao": ["我要投诉，开票系统一上午都登不上"],
+    "sim-demo-qian": ["你好", "怎么查验发票"],
 }
+# What the agent already did this morning: (openid, reply, status after it).
+DEMO_AGENT_WORK = [
+    ("sim-demo-li", "您好，数电票用发票号码、开票日期和价税合计即可查验。", "resolved"),
+    ("sim-demo-wang", "您好，请发一张发票照片，我帮您核对。", "pending"),
+]
 
 # Invoices "issued through the operator's platform", to try in the simulator: one in
 # the tax system, one the seller has not uploaded yet, one voided. Dates are relative so
@@ -53,6 +65,7 @@ class Command(BaseCommand):
             self.style.SUCCESS("\n发票助手 demo is ready.\n")
             + f"  WeChat simulator : {base}/simulator/\n"
             + f"  Agent admin      : {base}/admin/   (user {DEMO_USERNAME} / {DEMO_PASSWORD})\n"
+            + f"  Supervisor       : {base}/admin/   (user {DEMO_SUPERVISOR} / {DEMO_PASSWORD})\n"
             + f"  API docs         : {base}/api/docs/\n"
             + f"  Health           : {base}/healthz\n"
             + "\nTry in the simulator: 发票查不到怎么办 · 转人工 · 我的工单 · or an invoice:\n"
@@ -62,16 +75,24 @@ class Command(BaseCommand):
             call_command("runserver", addrport, use_reloader=False)
 
     def _demo_agent(self) -> None:
-        user_model = get_user_model()
-        if user_model.objects.filter(username=DEMO_USERNAME).exists():
-            return
-        user = user_model.objects.create_superuser(
-            DEMO_USERNAME, "agent@example.invalid", DEMO_PASSWORD
-        )
-        # On duty in every queue, so the demo's escalations are assigned to this login.
-        profile = AgentProfile.objects.create(user=user, on_duty=True, is_supervisor=True)
-        profile.queues.set(Queue.objects.all())
-        self.stdout.write(f"created demo agent login {DEMO_USERNAME}")
+        """An agent of every queue (客服, not a superuser) and a supervisor (主管)."""
+        for username, role, supervisor, name in (
+            (DEMO_USERNAME, Role.AGENT, False, "小王"),
+            (DEMO_SUPERVISOR, Role.SUPERVISOR, True, "李主管"),
+        ):
+            user_model = get_user_model()
+            if user_model.objects.filter(username=username).exists():
+                continue
+            user = user_model.objects.create_user(
+                username, f"{username}@example.invalid", DEMO_PASSWORD, is_staff=True
+            )
+            user.groups.add(Group.objects.get(name=role))
+            # On duty in every queue, so the demo's escalations are assigned to the agent.
+            profile = AgentProfile.objects.create(
+                user=user, on_duty=not supervisor, is_supervisor=supervisor, display_name=name
+            )
+            profile.queues.set(Queue.objects.all())
+            self.stdout.write(f"created demo login {username} ({role})")
 
     def _demo_invoices(self) -> None:
         if LedgerInvoice.objects.filter(seller_name="演示商贸有限公司").exists():
@@ -113,10 +134,17 @@ class Command(BaseCommand):
     def _demo_conversations(self) -> None:
         if Follower.objects.filter(openid__startswith="sim-demo-").exists():
             return
+        examples = self._invoice_examples()
         for openid, texts in DEMO_CONVERSATIONS.items():
             fields = message_fields(openid=openid, msg_type="event", Event="subscribe")
             message_receive(inbound=inbound_message(fields=fields, raw=""))
             for text in texts:
+                text = text.replace("{invoice}", examples[0] if examples else "")
                 fields = message_fields(openid=openid, msg_type="text", Content=text)
                 message_receive(inbound=inbound_message(fields=fields, raw=""))
+        agent = get_user_model().objects.get(username=DEMO_USERNAME)
+        for openid, reply, status in DEMO_AGENT_WORK:
+            ticket = Ticket.objects.filter(requester_ref=openid).order_by("-id").first()
+            if ticket is not None and ticket.is_active:
+                ticket_reply_send(ticket=ticket, author=agent, text=reply, status=status)
         self.stdout.write(f"created {len(DEMO_CONVERSATIONS)} demo followers with conversations")

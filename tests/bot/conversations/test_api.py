@@ -2,15 +2,17 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
+
+from tests.security.people import supervisor_make
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_token():
-    user = get_user_model().objects.create_user("agent1", password="pw-123456", is_staff=True)
-    return Token.objects.create(user=user).key
+    user = supervisor_make("agent1")  # sees every follower; agents: tests/security
+    return AuthToken.objects.create(user=user)[1]
 
 
 def _auth(token):
@@ -23,7 +25,7 @@ def test_anonymous_is_refused(client):
 
 def test_non_staff_is_forbidden(client):
     user = get_user_model().objects.create_user("taxpayer", password="pw-123456")
-    token = Token.objects.create(user=user).key
+    token = AuthToken.objects.create(user=user)[1]
     response = client.get("/api/followers/", **_auth(token))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
@@ -51,25 +53,25 @@ def test_unknown_follower_is_404(client, staff_token):
 
 
 def test_session_auth_works_for_staff(client):
-    get_user_model().objects.create_user("agent2", password="pw-123456", is_staff=True)
+    supervisor_make("agent2")
     client.login(username="agent2", password="pw-123456")
     assert client.get("/api/followers/").status_code == 200
 
 
-def test_drf_create_token_command_gives_a_working_token(client):
+def test_api_token_create_command_gives_a_working_token(client):
     from io import StringIO
 
     from django.core.management import call_command
 
-    get_user_model().objects.create_user("agent3", password="pw-123456", is_staff=True)
+    supervisor_make("agent3")
     out = StringIO()
-    call_command("drf_create_token", "agent3", stdout=out)
-    token = out.getvalue().split()[2]
+    call_command("api_token_create", "agent3", stdout=out, stderr=StringIO())
+    token = out.getvalue().strip()
     assert client.get("/api/followers/", **_auth(token)).status_code == 200
 
 
-def test_openapi_schema_lists_the_endpoints(client):
-    response = client.get("/api/schema/")
+def test_openapi_schema_lists_the_endpoints(client, staff_token):
+    response = client.get("/api/schema/", **_auth(staff_token))
     assert response.status_code == 200
     body = response.content.decode()
     assert "/api/followers/" in body

@@ -345,8 +345,10 @@ def test_a_second_invoice_not_found_joins_the_same_ticket(wechat):
     say(wechat, "o-nf2", f"代码{CODE} 号码12345678 {cn(issued())} 校验码567890")
     second = say(wechat, "o-nf2", f"代码{CODE} 号码87654321 {cn(issued())} 校验码111111")
     ticket = Ticket.objects.get(requester_ref="o-nf2")
-    assert "查无此票" in second and ticket.number in second
+    # A person has the ticket now: the bot steps back, the invoice becomes a card.
+    assert "已转给客服" in second and ticket.number in second
     assert sorted(i["number"] for i in ticket.invoices) == ["12345678", "87654321"]
+    assert ticket.invoices[-1]["result"] == "用户发送的发票信息（未查验）"
 
 
 def test_a_found_invoice_opens_no_ticket(wechat):
@@ -398,9 +400,13 @@ def test_a_photo_during_an_open_ticket_reaches_the_agent_and_is_still_read(wecha
     wechat.post(fields)  # WeChat retries the same MsgId
     inbound = Message.objects.get(direction="in", msg_type="image")
     [added] = ticket.messages.filter(external_ref=f"wx:{inbound.pk}")
-    assert added.author_kind == "user" and added.text == "[图片] http://example.invalid/p.jpg"
-    assert VerificationRecord.objects.get().result == Result.VALID
-    assert "发票号码：12345678" in reply
+    assert added.author_kind == "user" and added.text == "[图片]"
+    # The bot steps back: no check answer, the invoice it shows is a card on the ticket.
+    assert not VerificationRecord.objects.exists()
+    assert "已转给客服" in reply
+    ticket.refresh_from_db()
+    assert [i["number"] for i in ticket.invoices] == ["12345678"]
+    assert ticket.invoices[0]["result"] == "用户发送的发票照片（未查验）"
 
 
 def test_a_photo_without_a_ticket_opens_none(wechat, fake_wechat):

@@ -77,9 +77,7 @@ def _states() -> list[ConversationState]:
 
 def _turn(openid: str, text: str, *, state: ConversationState, quiet: bool | None) -> Turn:
     fields = message_fields(openid=openid, msg_type="text", Content=text)
-    turn = Turn(
-        inbound=inbound_message(fields=fields, raw=""), state=state, helpdesk_quiet=quiet
-    )
+    turn = Turn(inbound=inbound_message(fields=fields, raw=""), state=state, helpdesk_quiet=quiet)
     follower, _ = Follower.objects.get_or_create(openid=openid, defaults={"subscribed": True})
     turn.message = Message.objects.create(
         follower=follower,
@@ -132,31 +130,9 @@ def test_a_simple_turn_is_answered_as_the_whole_chain_would_answer_it():
     assert simple > 50 and full > 20  # both routes were exercised
 
 
-def test_a_follower_with_an_active_ticket_is_never_simple():
-    ticket_escalate(
-        requester_ref="o-busy",
-        requester_name="",
-        category="human_agent",
-        reason="asked",
-        subject="s",
-        text="t",
-        external_ref=None,
-        history=[],
-        invoices=None,
-        announce=False,
-    )
-    turn = _turn("o-busy", "发票查不到怎么办", state=ConversationState(), quiet=False)
-    assert turn_is_simple(turn) is False
-    # What the predicate protects: the message joins the ticket.
-    assert router.text_reply(turn)
-    assert TicketMessage.objects.filter(text="发票查不到怎么办").exists()
-
-
-def test_a_resolved_ticket_inside_the_reopen_window_is_not_quiet():
-    from bot.helpdesk.state import helpdesk_state_learn
-
-    ticket = ticket_escalate(
-        requester_ref="o-resolved",
+def _ticket_for(openid: str) -> Ticket:
+    return ticket_escalate(
+        requester_ref=openid,
         requester_name="",
         category="human_agent",
         reason="asked",
@@ -167,6 +143,21 @@ def test_a_resolved_ticket_inside_the_reopen_window_is_not_quiet():
         invoices=None,
         announce=False,
     ).ticket
+
+
+def test_a_follower_with_an_active_ticket_is_never_simple():
+    _ticket_for("o-busy")
+    turn = _turn("o-busy", "发票查不到怎么办", state=ConversationState(), quiet=False)
+    assert turn_is_simple(turn) is False
+    # What the predicate protects: the message joins the ticket.
+    assert router.text_reply(turn)
+    assert TicketMessage.objects.filter(text="发票查不到怎么办").exists()
+
+
+def test_a_resolved_ticket_inside_the_reopen_window_is_not_quiet():
+    from bot.helpdesk.state import helpdesk_state_learn
+
+    ticket = _ticket_for("o-resolved")
     Ticket.objects.filter(pk=ticket.pk).update(
         status=Ticket.Status.RESOLVED, resolved_at=timezone.now() - timedelta(days=1)
     )

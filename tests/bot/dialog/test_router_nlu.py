@@ -86,3 +86,16 @@ def test_two_misses_in_a_row_offer_a_human(wechat):
 def test_bad_input_gets_a_reply_not_an_error(wechat):
     for text in ["😀😀", "？？？", "\u200b", "a" * 5000]:
         assert say(wechat, "o-nlu-bad", text).strip()
+
+
+@pytest.mark.parametrize(
+    ("key", "question"),
+    [("NOT_FOUND_HELP", "发票查不到怎么办"), ("DIGITAL_HELP", "数电票怎么查验")],
+)
+def test_a_menu_click_answers_as_the_typed_question_does(wechat, key, question):
+    clicked = wechat.reply(wechat.event("o-menu-click", "CLICK", key))["Content"]
+    typed = say(wechat, "o-menu-typed", question)
+    assert clicked == typed
+    # The click set the topic, as the typed question does: a follow-up is understood.
+    follow_up = say(wechat, "o-menu-click", "还是不行")
+    assert follow_up == say(wechat, "o-menu-typed", "还是不行")

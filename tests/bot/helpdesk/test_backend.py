@@ -93,7 +93,9 @@ def test_a_refused_reply_is_reported_as_not_delivered(
     with django_capture_on_commit_callbacks(execute=True):
         message = services.ticket_reply_send(ticket=ticket, author=agent, text="您好")
     info = WeChatTicketBackend().delivery_status(refs=[message.delivery_ref])[message.delivery_ref]
-    assert info.delivered is False and "45015" in info.detail
+    # Nothing to fall back on: the reply waits for the follower's next message.
+    assert info.delivered is None and "45015" in info.detail
+    assert info.status == "等待用户回复后发送"
 
 
 def test_status_notices_reach_the_follower(agent, fake_wechat, django_capture_on_commit_callbacks):
@@ -303,3 +305,16 @@ def test_two_quick_requester_messages_alert_the_assignee_twice(
         f"ticket:{ticket.number}:requester_replied:ticketmessage:{second.pk}",
     ]
     assert "第二条补充" in alerts[1].text
+
+
+def test_a_reply_that_resolves_sends_the_answer_then_the_survey_in_one_message(
+    agent, fake_wechat, django_capture_on_commit_callbacks
+):
+    ticket = ticket_for("o-last", last_seen=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_reply_send(ticket=ticket, author=agent, text="已处理好", status="resolved")
+    [call] = fake_wechat.calls("/cgi-bin/message/custom/send")
+    text = call.body["text"]["content"]
+    assert text.index("已处理好") < text.index("1-5")  # the answer before the question
+    kinds = list(ticket.messages.order_by("id").values_list("author_kind", "text"))
+    assert kinds[-2] == ("agent", "已处理好") and "1-5" in kinds[-1][1]

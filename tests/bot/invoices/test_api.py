@@ -4,18 +4,18 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from bot.invoices.models import LedgerInvoice, VerificationRecord
 from tests.bot.invoices.verify_support import CODE_ORDINARY, days_ago, ledger_row, ordinary_fields
+from tests.security.people import supervisor_make, token_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff(client):
-    user = get_user_model().objects.create_user("agent-inv", password="pw-123456", is_staff=True)
-    token = Token.objects.create(user=user).key
+    user = supervisor_make("agent-inv")  # ledger writes are the supervisors' (docs/security.md)
+    token = token_for(user)
     client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
     return client
 
@@ -27,7 +27,7 @@ def _post(client, url, body):
 def test_anonymous_and_non_staff_are_refused(client):
     assert _post(client, "/api/invoices/verify/", {}).status_code in (401, 403)
     user = get_user_model().objects.create_user("taxpayer-inv", password="pw-123456")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token_for(user)}"
     response = _post(client, "/api/invoices/extract/", {"text": "x"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"

@@ -171,3 +171,15 @@ def test_field_accuracy_over_all_cases_is_at_least_98_percent():
         right += sum(got[f] == case[f] for f in FIELDS)
         total += len(FIELDS)
     assert right / total >= 0.98
+
+
+def test_a_written_date_wins_over_today_in_the_same_message():
+    import datetime
+
+    from bot.invoices.extraction import fields_extract
+
+    today = datetime.date(2026, 12, 4)
+    fields = fields_extract("今天开的发票，2026年11月30日的，号码12345678", today=today)
+    assert fields.issue_date == datetime.date(2026, 11, 30)
+    alone = fields_extract("今天开的票，号码12345678", today=today)
+    assert alone.issue_date == today

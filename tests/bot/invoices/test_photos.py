@@ -49,7 +49,12 @@ class _PicServer:
 
 @pytest.fixture
 def pic_hosts(settings):
-    settings.INVOICE_PHOTO_URL_HOSTS = ["127.0.0.1"]
+    """Allow a _PicServer's exact authority (host:port), the way an operator would."""
+
+    def allow(server: "_PicServer") -> None:
+        settings.INVOICE_PHOTO_URL_HOSTS = [f"127.0.0.1:{server.server.server_address[1]}"]
+
+    return allow
 
 
 @pytest.mark.django_db
@@ -81,6 +86,7 @@ def test_unknown_media_without_pic_url_fails_politely(fake_wechat):
 @pytest.mark.django_db
 def test_expired_media_falls_back_to_the_pic_url(fake_wechat, pic_hosts):
     with _PicServer(JPEG) as pic:
+        pic_hosts(pic)
         assert photo_fetch(media_id="GONE", pic_url=pic.url) == JPEG
         assert pic.hits == 1
 
@@ -100,6 +106,7 @@ def test_pic_url_over_the_cap_is_too_large_even_without_a_length(
 ):
     settings.INVOICE_PHOTO_MAX_BYTES = 5000
     with _PicServer(b"x" * 50_000, declare_length=declare_length) as pic:
+        pic_hosts(pic)
         with pytest.raises(PhotoError) as caught:
             photo_fetch(media_id="", pic_url=pic.url)
     assert caught.value.reason is PhotoFailure.TOO_LARGE
@@ -107,6 +114,7 @@ def test_pic_url_over_the_cap_is_too_large_even_without_a_length(
 
 def test_pic_url_http_error_is_a_fetch_failure(pic_hosts):
     with _PicServer(b"", status=404) as pic:
+        pic_hosts(pic)
         with pytest.raises(PhotoError) as caught:
             photo_fetch(media_id="", pic_url=pic.url)
     assert caught.value.reason is PhotoFailure.FETCH_FAILED
@@ -128,6 +136,73 @@ def test_pic_urls_that_are_not_wechat_images_are_refused(url):
     with pytest.raises(PhotoError) as caught:
         photo_fetch(media_id="", pic_url=url)
     assert caught.value.reason is PhotoFailure.NO_SOURCE
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}\\@mmbiz.qpic.cn/x",  # the audit's URL
+        "http://127.0.0.1:{port}@mmbiz.qpic.cn/x",
+        "http://user@mmbiz.qpic.cn/x",
+        "http://mmbiz.qpic.cn:{port}/x",
+        "http://mmbiz.qpic.cn\\@127.0.0.1:{port}/x",
+        "http://mmbiz.qpic.cn%2F@127.0.0.1:{port}/x",
+        "http://mmbiz.qpic.cn./x",
+        "http://127.0.0.1:{port}#@mmbiz.qpic.cn/x",
+        "http://127.0.0.1:{port}?@mmbiz.qpic.cn/x",
+        "http:// mmbiz.qpic.cn/x",
+        "http://mmbiz.qpic.cn\t/x",
+        "http://MMBIZ.qpic.cn.127.0.0.1.nip.io/x",
+    ],
+)
+def test_pic_url_tricks_are_refused_with_one_answer_and_never_fetched(settings, template):
+    settings.INVOICE_PHOTO_URL_HOSTS = ["mmbiz.qpic.cn"]
+    with _PicServer(JPEG) as pic:
+        url = template.format(port=pic.server.server_address[1])
+        with pytest.raises(PhotoError) as caught:
+            photo_fetch(media_id="", pic_url=url)
+        assert pic.hits == 0
+    with pytest.raises(PhotoError) as no_url:
+        photo_fetch(media_id="", pic_url="")
+    # The same answer as no URL at all: the outcome tells a sender nothing.
+    assert str(caught.value) == str(no_url.value)
+
+
+def test_a_trickling_pic_host_is_cut_at_the_total_deadline(settings, pic_hosts):
+    """One byte every 0.3 s never trips a per-read timeout; the total deadline does."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(0.3)
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    settings.INVOICE_PHOTO_URL_HOSTS = [f"127.0.0.1:{port}"]
+    settings.INVOICE_PHOTO_TIMEOUT = 1.0
+    started = time.monotonic()
+    try:
+        with pytest.raises(PhotoError) as caught:
+            photo_fetch(media_id="", pic_url=f"http://127.0.0.1:{port}/x")
+    finally:
+        stop.set()
+        listener.close()
+    assert caught.value.reason is PhotoFailure.FETCH_FAILED
+    assert time.monotonic() - started < 2.0
 
 
 def test_simulator_upload_is_read_in_embedded_mode(settings, tmp_path):

@@ -39,3 +39,16 @@ def template(db):
     return NoticeTemplate.objects.create(
         kind="invoice_in_system", template_id="TPL-INVOICE", field_mapping=mapping
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """Forget content-type ids a transactional test's flush may have left stale.
+
+    A browser test (transaction + serialized rollback) ends with a flush that leaves no
+    content types; an id still cached here would make the audit trail's insert fail.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield

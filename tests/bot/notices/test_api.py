@@ -2,25 +2,28 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from bot.notices.models import Broadcast
 from tests.bot.notices.helpers import sent_to
+from tests.security.people import supervisor_make, token_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def auth():
-    user = get_user_model().objects.create_user("lead", password="pw-123456", is_staff=True)
-    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+    user = supervisor_make("lead")
+    return {"HTTP_AUTHORIZATION": f"Token {token_for(user)}"}
 
 
 def test_anonymous_and_non_staff_are_refused(client):
     assert client.post("/api/broadcasts/", {"text": "x"}).status_code in (401, 403)
     user = get_user_model().objects.create_user("taxpayer", password="pw-123456")
-    token = Token.objects.create(user=user).key
+    token = token_for(user)
     response = client.get("/api/broadcasts/1/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 403
+    staff = get_user_model().objects.create_user("agent-no-role", password="pw-1", is_staff=True)
+    response = client.get("/api/broadcasts/1/", HTTP_AUTHORIZATION=f"Token {token_for(staff)}")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from bot.conversations.models import Follower, Message
@@ -46,7 +46,7 @@ def agent(django_user_model):
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     return client
 
 

@@ -336,3 +336,30 @@ def test_disabled_simulator_is_404(client, settings, method, url):
     response = getattr(client, method)(url)
 
     assert response.status_code == 404
+
+
+def test_the_simulator_is_never_reachable_with_debug_off(client, settings):
+    settings.DEBUG = False
+    settings.SIMULATOR_ENABLED = True  # even when switched on explicitly
+    assert client.get("/simulator/").status_code == 404
+    assert envelope(client, kind="text", text="你好").status_code == 404
+
+
+def test_it_signs_and_reads_only_its_own_followers(client, wechat):
+    wechat.text("oREAL-follower", "我的真实对话")
+    refused = post_json(
+        client, "/simulator/api/envelope", {"openid": "oREAL-follower", "kind": "text", "text": "x"}
+    )
+    assert refused.status_code == 400
+    for url in ("/simulator/api/history", "/simulator/api/pushed"):
+        assert client.get(f"{url}?openid=oREAL-follower").json() == {"messages": []}
+
+
+def test_switching_to_an_existing_follower_shows_its_conversation(client):
+    round_trip(client, envelope(client, kind="text", text="你好"))
+    round_trip(client, envelope(client, kind="text", text="怎么查验发票"))
+    rows = client.get(f"/simulator/api/history?openid={OPENID}").json()["messages"]
+    said = [m["text"] for m in rows if m["direction"] == "in"]
+    assert said == ["你好", "怎么查验发票"]
+    assert [m["direction"] for m in rows].count("out") >= 2  # the bot's replies too
+    assert [m["id"] for m in rows] == sorted(m["id"] for m in rows)

@@ -27,6 +27,7 @@ import urllib3
 from django.core.cache import cache
 
 from bot.channels.wechat.client.errors import TOKEN_ERRORS, MediaTooLarge, WeChatApiError
+from support.deadline import BodyTooLarge, DeadlineExceeded, read_within
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ _LOCK_SECONDS = 15
 # Connections kept per process; the notice sender runs NOTICES_SEND_THREADS (8) calls at
 # once per task. More threads than this still work: extra connections are not kept.
 _POOL_MAXSIZE = 32
-_CHUNK = 64 * 1024
 
 _pools: dict[tuple[int, str], urllib3.PoolManager] = {}
 _pools_lock = threading.Lock()
@@ -68,17 +68,13 @@ def _pool(base_url: str) -> urllib3.PoolManager:
 
 
 def _read_capped(response, *, max_bytes: int | None, deadline: float) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
-        raise MediaTooLarge(f"declared {declared} bytes")
-    body = bytearray()
-    for chunk in response.stream(_CHUNK):
-        body += chunk
-        if max_bytes is not None and len(body) > max_bytes:
-            raise MediaTooLarge(f"over {max_bytes} bytes")
-        if time.monotonic() > deadline:
-            raise WeChatApiError(None, "network: answer too slow")
-    return bytes(body)
+    """The whole body before `deadline`: a trickling server cannot hold the caller."""
+    try:
+        return read_within(response, max_bytes=max_bytes, deadline=deadline)
+    except BodyTooLarge as exc:
+        raise MediaTooLarge(str(exc)) from exc
+    except DeadlineExceeded as exc:
+        raise WeChatApiError(None, "network: answer too slow") from exc
 
 
 def _answer(status: int, ctype: str, data: bytes, *, raw: bool) -> dict | bytes:
@@ -204,6 +200,7 @@ class BaseWeChatClient:
             url = f"{url}?{urlencode(query)}"
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
+        deadline = time.monotonic() + timeout  # for the whole exchange, not per read
         try:
             response = _pool(self.base_url).request(
                 method,
@@ -213,17 +210,13 @@ class BaseWeChatClient:
                 timeout=timeout,
                 retries=False,  # a repeated POST could be a second message
                 redirect=False,
-                preload_content=not raw,  # a download is streamed under its caps
+                preload_content=False,  # read under the caps and the total deadline
             )
         except urllib3.exceptions.HTTPError as exc:
             raise WeChatApiError(None, f"network: {exc.__class__.__name__}") from exc
         ctype = response.headers.get("Content-Type", "")
-        if not raw:
-            return _answer(response.status, ctype, response.data, raw=False)
         try:
-            content = _read_capped(
-                response, max_bytes=max_bytes, deadline=time.monotonic() + timeout
-            )
+            content = _read_capped(response, max_bytes=max_bytes, deadline=deadline)
         except urllib3.exceptions.HTTPError as exc:
             response.close()
             raise WeChatApiError(None, f"network: {exc.__class__.__name__}") from exc
@@ -232,7 +225,7 @@ class BaseWeChatClient:
             raise
         finally:
             response.release_conn()
-        return _answer(response.status, ctype, content, raw=True)
+        return _answer(response.status, ctype, content, raw=raw)
 
     def request(
         self,
