@@ -150,36 +150,43 @@ def cache_degraded() -> bool:
 # each costing more client CPU than Redis spends on it. These helpers send them as one
 # pipeline on the Redis cache and fall back to the plain cache API on any other backend
 # (local memory in embedded mode, the dummy cache), with the same results.
-def add_and_get_many(*, add_key: str, add_value, timeout: int, keys: list[str]):
-    """`cache.add(add_key, ...)` then `cache.get_many(keys)`; returns (added, found)."""
+def add_and_get_many(*, adds: list[tuple[str, object, int]], keys: list[str]):
+    """`cache.add(key, value, timeout)` for each of `adds`, then `cache.get_many(keys)`.
+
+    Returns (whether each add took, in order; found). The reads come after the adds, so
+    a key both added and read shows the value that holds now, whoever set it.
+    """
     cache = caches[DEFAULT_CACHE_ALIAS]
     if not isinstance(cache, ReusingRedisCache):
-        return cache.add(add_key, add_value, timeout=timeout), cache.get_many(keys)
+        added = [cache.add(key, value, timeout=timeout) for key, value, timeout in adds]
+        return added, cache.get_many(keys)
     if cache.breaker.is_open():
-        return True, {}
+        return [True] * len(adds), {}
     try:
-        return _add_and_get_many(cache, add_key, add_value, timeout, keys)
+        return _add_and_get_many(cache, adds, keys)
     except OUTAGE_ERRORS as exc:
         # Cold-cache answer: claimed, nothing known; the database's constraints decide.
         cache.breaker.trip(exc)
-        return True, {}
+        return [True] * len(adds), {}
 
 
-def _add_and_get_many(cache, add_key, add_value, timeout, keys):
+def _add_and_get_many(cache, adds, keys):
     client, serializer = cache._cache, cache._cache._serializer
-    add_raw = cache.make_and_validate_key(add_key)
     raw_keys = {cache.make_and_validate_key(key): key for key in keys}
     pipeline = client.get_client(None, write=True).pipeline(transaction=False)
-    seconds = cache.get_backend_timeout(timeout)
-    pipeline.set(add_raw, serializer.dumps(add_value), ex=seconds, nx=True)
-    pipeline.mget(list(raw_keys))
-    added, values = pipeline.execute()
+    for key, value, timeout in adds:
+        raw, seconds = cache.make_and_validate_key(key), cache.get_backend_timeout(timeout)
+        pipeline.set(raw, serializer.dumps(value), ex=seconds, nx=True)
+    if raw_keys:
+        pipeline.mget(list(raw_keys))
+    answers = pipeline.execute()
+    values = answers[len(adds)] if raw_keys else []
     found = {
         raw_keys[raw]: serializer.loads(value)
         for raw, value in zip(raw_keys, values, strict=True)
         if value is not None
     }
-    return bool(added), found
+    return [bool(added) for added in answers[: len(adds)]], found
 
 
 def set_and_delete_many(*, values: list[tuple[str, object, int]], deletes: list[str]):

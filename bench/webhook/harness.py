@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -247,10 +248,30 @@ def parse_wrk(output: str) -> Load:
     )
 
 
+# Signed queries written per wrk run: more than the fastest app answers in the time.
+SIGNED_PER_SECOND = 8000
+
+
+def signed_queries(path: Path, token: str, count: int) -> str:
+    """Write `count` signed query strings, each with its own nonce, as WeChat sends them.
+
+    The webhook remembers every (timestamp, nonce) it accepted and refuses a second body
+    under it (a replay), so each request needs its own nonce; wrk's Lua has no SHA-1, so
+    the signatures are computed here. Returns the timestamp they share.
+    """
+    timestamp = str(int(time.time()))
+    with path.open("w") as out:
+        for i in range(count):
+            nonce = f"{i:x}n{secrets.token_hex(4)}"
+            sig = signature(token, timestamp, nonce)
+            out.write(f"signature={sig}&timestamp={timestamp}&nonce={nonce}\n")
+    return timestamp
+
+
 def run_wrk(
     *,
     port: int,
-    auth: list[str],
+    token: str,
     tag: str,
     seconds: int,
     connections: int,
@@ -264,6 +285,8 @@ def run_wrk(
     `followers`: 0 = every message from a new follower, else a pool of that many
     followers named after `pool` (keep it across the warm-up and the measured run).
     """
+    signed = answers_dir / f"signed-{tag}.txt"
+    timestamp = signed_queries(signed, token, SIGNED_PER_SECOND * seconds + 1000)
     cmd = [
         "wrk",
         "-t",
@@ -279,13 +302,18 @@ def run_wrk(
         str(LUA),
         f"http://127.0.0.1:{port}/wechat/",
         "--",
-        *auth,
+        str(signed),
+        timestamp,
+        str(threads),
         tag,
         str(answers_dir),
         str(followers),
         pool or tag,
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    finally:
+        signed.unlink(missing_ok=True)
     return parse_wrk(done.stdout)
 
 

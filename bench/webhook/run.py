@@ -245,12 +245,12 @@ def _bench_one(
         harness.wait_ready(port, app.ready_path, server)
         timestamp = str(int(time.time()))
         nonce = secrets.token_hex(5)
-        auth = [harness.signature(env["WECHAT_TOKEN"], timestamp, nonce), timestamp, nonce]
-        query = f"/wechat/?signature={auth[0]}&timestamp={timestamp}&nonce={nonce}&openid="
+        sig = harness.signature(env["WECHAT_TOKEN"], timestamp, nonce)
+        query = f"/wechat/?signature={sig}&timestamp={timestamp}&nonce={nonce}&openid="
         harness.probe(port, query, harness.new_tag())
         wrk = dict(
             port=port,
-            auth=auth,
+            token=env["WECHAT_TOKEN"],
             connections=args.connections,
             threads=args.wrk_threads,
             answers_dir=answers,

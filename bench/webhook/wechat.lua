@@ -1,11 +1,13 @@
 -- wrk script: POST signed WeChat text messages to /wechat/, each with its own MsgId.
 --
--- wrk -s wechat.lua URL -- <signature> <timestamp> <nonce> <run-tag> <answers-dir>
+-- wrk -s wechat.lua URL -- <signed-file> <timestamp> <wrk-threads> <run-tag> <answers-dir>
 --                          [<followers> <pool-tag>]
 --
--- In plaintext mode the signature covers only (token, timestamp, nonce), so run.py
--- computes one when the run starts and every request reuses it. The run tag (digits)
--- keeps MsgIds distinct across runs; run.py counts rows by it afterwards.
+-- Every request carries its own nonce, as WeChat's do (the webhook refuses a second
+-- body under a (timestamp, nonce) it has seen: a replay). wrk's Lua has no SHA-1, so
+-- harness.py writes the signed query strings to <signed-file>, one per line; thread k
+-- of n takes lines k, k+n, k+2n, ... The run tag (digits) keeps MsgIds distinct across
+-- runs; run.py counts rows by it afterwards.
 --
 -- Senders: with <followers> = 0 every message comes from a new follower (FromUserName
 -- carries the MsgId); with N > 0 the messages go round a pool of N followers named
@@ -24,7 +26,7 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 
-local query, prefix, answers, followers, pool
+local signed, nsigned, nthreads, prefix, answers, followers, pool
 local counter = 0
 -- Globals, so that done() can read them from each thread.
 replied, bad_replies = 0, 0
@@ -42,10 +44,14 @@ local contents = {
 }
 
 function init(args)
-  local signature, timestamp, nonce, tag, dir = args[1], args[2], args[3], args[4], args[5]
+  local file, timestamp, tag, dir = args[1], args[2], args[4], args[5]
+  nthreads = tonumber(args[3]) or 1
   followers, pool = tonumber(args[6] or "0") or 0, args[7] or tag
-  query = "/wechat/?signature=" .. signature .. "&timestamp=" .. timestamp
-    .. "&nonce=" .. nonce .. "&openid="
+  signed, nsigned = {}, 0
+  for line in io.lines(file) do
+    nsigned = nsigned + 1
+    signed[nsigned] = line
+  end
   -- tid is set by setup() in the main Lua state before init runs in the thread.
   prefix = tag .. string.format("%02d", tid or 1)
   created = timestamp
@@ -71,7 +77,10 @@ function request()
     .. "<MsgType><![CDATA[text]]></MsgType>"
     .. "<Content><![CDATA[" .. contents[counter % #contents + 1] .. "]]></Content>"
     .. "<MsgId>" .. seq .. "</MsgId></xml>"
-  return wrk.format(nil, query .. openid, nil, body)
+  -- Past the last line the queries repeat (the webhook would answer 403): the file is
+  -- sized for more than any app answers in the run.
+  local line = signed[((counter - 1) * nthreads + (tid or 1) - 1) % nsigned + 1]
+  return wrk.format(nil, "/wechat/?" .. line .. "&openid=" .. openid, nil, body)
 end
 
 function response(status, headers, body)

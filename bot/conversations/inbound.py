@@ -11,6 +11,21 @@ _TYPES = frozenset(choice.value for choice in Message.Type)
 
 
 @dataclass(frozen=True)
+class ReplayGuard:
+    """What a signed request may carry once: its signature's inputs and its body.
+
+    A channel whose signature does not cover the body (WeChat in plaintext mode) names
+    the request by `key` (e.g. its timestamp and nonce) and the body by `body_digest`;
+    the dedup claim remembers the pair for `seconds`, so a second body under the same
+    signed request is refused while a true retry (the same body again) is not.
+    """
+
+    key: str
+    body_digest: str
+    seconds: int
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A parsed, verified delivery; `dedup_key` is the channel's identity of it.
 
@@ -30,6 +45,7 @@ class InboundMessage:
     raw: str = ""
     sent_at: datetime | None = None
     fields: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    replay_guard: ReplayGuard | None = field(default=None, compare=False, repr=False)
 
     @property
     def free_text(self) -> str | None:

@@ -160,7 +160,9 @@ def message_receive(*, inbound: InboundMessage) -> str | None:
     Retries of a delivery get the first delivery's reply and never run the bot again.
     """
     key = inbound.dedup_key
-    claimed, found = dedup.dedup_claim(key, read=_turn_keys(inbound.openid))
+    claimed, found = dedup.dedup_claim(
+        key, read=_turn_keys(inbound.openid), guard=inbound.replay_guard
+    )
     if not claimed:
         metrics.dedup_hit("cache")
         outcome = dedup.dedup_wait(key)

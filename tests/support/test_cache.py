@@ -35,13 +35,14 @@ def test_claim_and_read_on_the_configured_cache():
 
     cache.set("present", {"n": 1}, timeout=30)
     added, found = add_and_get_many(
-        add_key="claim", add_value="mine", timeout=30, keys=["present", "absent", "claim"]
+        adds=[("claim", "mine", 30), ("present", "overwritten?", 30)],
+        keys=["present", "absent", "claim"],
     )
-    assert added is True
-    # The reads come after the add in the same round trip: the claim is seen.
+    assert added == [True, False]  # an add never overwrites
+    # The reads come after the adds in the same round trip: the claim is seen.
     assert found == {"present": {"n": 1}, "claim": "mine"}
-    again, _ = add_and_get_many(add_key="claim", add_value="other", timeout=30, keys=[])
-    assert again is False
+    again, none = add_and_get_many(adds=[("claim", "other", 30)], keys=[])
+    assert again == [False] and none == {}
     assert cache.get("claim") == "mine"
 
     set_and_delete_many(values=[("a", "一", 30), ("b", [2], 30)], deletes=["present"])
@@ -76,11 +77,11 @@ def test_one_round_trip_each_on_redis(settings):
 
     redis.client.Pipeline.execute = counting
     try:
-        add_and_get_many(add_key="c", add_value=1, timeout=10, keys=["x", "y", "z"])
+        add_and_get_many(adds=[("c", 1, 10), ("g", 2, 10)], keys=["x", "y", "z"])
         set_and_delete_many(values=[("x", 1, 10), ("y", 2, 20)], deletes=["z"])
     finally:
         redis.client.Pipeline.execute = original
-    assert sent == [2, 3]  # SET NX + MGET; SET, SET, DEL
+    assert sent == [3, 3]  # SET NX, SET NX, MGET; SET, SET, DEL
     client = backend._cache.get_client()
     assert 10 < client.ttl(backend.make_and_validate_key("y")) <= 20
     assert 0 < client.ttl(backend.make_and_validate_key("c")) <= 10

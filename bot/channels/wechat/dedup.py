@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from bot.conversations.inbound import ReplayGuard
 from support.cache import add_and_get_many, set_and_delete_many
 
 _PENDING = "__pending__"
@@ -57,15 +58,33 @@ class Outcome:
     reply: str | None
 
 
-def dedup_claim(dedup_key: str, *, read: list[str] = ()) -> tuple[bool, dict]:
+class Replayed(Exception):
+    """The delivery's signed request was seen before with another body: a forged replay."""
+
+
+def dedup_claim(
+    dedup_key: str, *, read: list[str] = (), guard: ReplayGuard | None = None
+) -> tuple[bool, dict]:
     """Claim a delivery; False when another request already holds or handled it.
 
     `read`: cache keys the caller needs next, fetched in the same round trip; returns
-    (claimed, the values found of them).
+    (claimed, the values found of them). `guard`: the signed request's replay guard,
+    remembered in the same round trip; raises Replayed (and gives the claim up) when
+    the request was seen with another body.
     """
-    return add_and_get_many(
-        add_key=_cache_key(dedup_key), add_value=_PENDING, timeout=_CLAIM_SECONDS, keys=list(read)
-    )
+    claim = (_cache_key(dedup_key), _PENDING, _CLAIM_SECONDS)
+    if guard is None:
+        (claimed,), found = add_and_get_many(adds=[claim], keys=list(read))
+        return claimed, found
+    # The guard first: its value read back is the body of whoever used the request first.
+    guard_entry = (guard.key, guard.body_digest, guard.seconds)
+    (_, claimed), found = add_and_get_many(adds=[guard_entry, claim], keys=[*read, guard.key])
+    first_body = found.pop(guard.key, None)
+    if first_body is not None and first_body != guard.body_digest:
+        if claimed:
+            dedup_release(dedup_key)
+        raise Replayed(dedup_key)
+    return claimed, found
 
 
 def dedup_release(dedup_key: str) -> None:

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.module_loading import import_string
 from wechatpy.replies import TextReply
 
 from bot.channels.wechat.crypto import CryptoError, MessageCipher, signature_matches
-from bot.channels.wechat.dedup import dedup_key_for
+from bot.channels.wechat.dedup import Replayed, dedup_key_for
 from bot.channels.wechat.parsing import MalformedXml, xml_to_fields
-from bot.conversations.inbound import InboundMessage
+from bot.conversations.inbound import InboundMessage, ReplayGuard
 from support import metrics
 
 logger = logging.getLogger(__name__)
@@ -86,14 +85,15 @@ def _check_signature_and_time(params: dict[str, str]) -> Rejection | None:
 _NONCE_PREFIX = "wechat:nonce:"
 
 
-def _replayed(params: dict[str, str], body: bytes) -> bool:
-    """True when this (timestamp, nonce) was seen with a different body.
+def _replay_guard(params: dict[str, str], body: bytes) -> ReplayGuard:
+    """The guard of this signed request: its (timestamp, nonce) may carry this body only.
 
     In plaintext mode the signature covers token, timestamp and nonce only (WeChat's
     protocol), so a captured query would sign any body for the timestamp window. The
-    pair is remembered for that window in the shared cache; a true WeChat retry repeats
-    the same body and stays accepted. With the cache unavailable the check is skipped
-    (the signature and the window still hold).
+    pair is remembered for that window in the shared cache, in the receiver's dedup
+    claim (one round trip for both); a true WeChat retry repeats the same body and stays
+    accepted. With the cache unavailable the check is skipped (the signature and the
+    window still hold).
     """
     key = (
         _NONCE_PREFIX
@@ -101,12 +101,11 @@ def _replayed(params: dict[str, str], body: bytes) -> bool:
             f"{params.get('timestamp', '')}:{params.get('nonce', '')}".encode()
         ).hexdigest()
     )
-    digest = hashlib.sha256(body).hexdigest()
-    window = 2 * settings.WECHAT_TIMESTAMP_TOLERANCE_SECONDS + 1
-    if cache.add(key, digest, timeout=window):
-        return False
-    seen = cache.get(key)
-    return seen is not None and seen != digest
+    return ReplayGuard(
+        key=key,
+        body_digest=hashlib.sha256(body).hexdigest(),
+        seconds=2 * settings.WECHAT_TIMESTAMP_TOLERANCE_SECONDS + 1,
+    )
 
 
 # WeChat's own shapes: openids are 28 characters today; 64 is the column's size.
@@ -169,7 +168,13 @@ def _wechat_time(fields: dict[str, str]) -> datetime | None:
         return None
 
 
-def inbound_message(*, fields: dict[str, str], raw: str, delivery_id: str = "") -> InboundMessage:
+def inbound_message(
+    *,
+    fields: dict[str, str],
+    raw: str,
+    delivery_id: str = "",
+    replay_guard: ReplayGuard | None = None,
+) -> InboundMessage:
     """The channel-neutral message of one WeChat delivery (its XML's fields)."""
     return InboundMessage(
         openid=fields["FromUserName"],
@@ -185,6 +190,7 @@ def inbound_message(*, fields: dict[str, str], raw: str, delivery_id: str = "") 
         raw=raw,
         sent_at=_wechat_time(fields),
         fields=fields,
+        replay_guard=replay_guard,
     )
 
 
@@ -252,14 +258,18 @@ def webhook_receive(*, params: dict[str, str], body: bytes) -> WebhookResponse:
         return _rejected(Rejection.MISSING_FIELDS)
     if not _fields_valid(fields):
         return _rejected(Rejection.BAD_FIELDS)
-    if _replayed(params, body):
-        return _rejected(Rejection.REPLAYED)
-
+    guard = _replay_guard(params, body)
     delivery_id = ":".join(
-        (params.get("timestamp", ""), params.get("nonce", ""), hashlib.sha256(body).hexdigest())
+        (params.get("timestamp", ""), params.get("nonce", ""), guard.body_digest)
     )
-    inbound = inbound_message(fields=fields, raw=raw_xml, delivery_id=delivery_id)
-    reply_text = _receiver()(inbound=inbound)
+    inbound = inbound_message(
+        fields=fields, raw=raw_xml, delivery_id=delivery_id, replay_guard=guard
+    )
+    try:
+        # The receiver claims the delivery with its guard (bot.channels.wechat.dedup).
+        reply_text = _receiver()(inbound=inbound)
+    except Replayed:
+        return _rejected(Rejection.REPLAYED)
     if not reply_text:
         return WebhookResponse(status=200, body=SUCCESS)
     reply_xml = TextReply(

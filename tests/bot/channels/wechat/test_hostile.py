@@ -108,6 +108,20 @@ def test_a_reused_nonce_with_another_body_is_refused(client):
     assert Message.objects.filter(direction="in").count() == 1
 
 
+def test_a_refused_replay_leaves_the_forged_message_free_for_its_real_delivery(client):
+    """The replay is refused in the dedup claim's round trip; the claim it took is given
+    up, so the message it forged (another sender, another MsgId) is still answered when
+    WeChat really delivers it."""
+    first = build_delivery(message_fields(openid="o-replay", msg_type="text", Content="你好"))
+    assert _post(client, first).status_code == 200
+    victim = message_fields(openid="o-victim", msg_type="text", Content="转人工")
+    assert _post(client, first, fields_to_xml(victim).encode()).status_code == 403
+    assert not Follower.objects.filter(openid="o-victim").exists()
+    real = _post(client, build_delivery(victim))  # its own timestamp and nonce
+    assert real.status_code == 200 and "<Content>" in real.content.decode()
+    assert Message.objects.filter(follower__openid="o-victim", direction="in").count() == 1
+
+
 def test_a_true_retry_same_query_same_body_is_answered_the_same(client):
     delivery = build_delivery(message_fields(openid="o-retry", msg_type="text", Content="你好"))
     first, second = _post(client, delivery), _post(client, delivery)
