@@ -366,6 +366,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["LedgerInvoiceStatusE
 # Photos sent to the account: download cap, timeout, and the hosts a PicUrl may point to.
 INVOICE_PHOTO_MAX_BYTES = env.int("INVOICE_PHOTO_MAX_BYTES", default=20 * 1024 * 1024)
 INVOICE_PHOTO_TIMEOUT = env.float("INVOICE_PHOTO_TIMEOUT", default=3.0)
+# A photo not fetched within the webhook's budget is fetched again by a task this much later.
+INVOICE_PHOTO_RETRY_SECONDS = env.int("INVOICE_PHOTO_RETRY_SECONDS", default=20)
 INVOICE_PHOTO_URL_HOSTS = env.list(
     "INVOICE_PHOTO_URL_HOSTS", default=["mmbiz.qpic.cn", "mmbiz.qlogo.cn"]
 )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from bot.invoices.models import LedgerInvoice
+from support.audit.bulk import bulk_changes_record
 
 LEDGER_COLUMNS = (
     "invoice_code",
@@ -111,9 +112,19 @@ def ledger_invoice_update(*, invoice: LedgerInvoice, data: dict) -> LedgerInvoic
 @transaction.atomic
 def ledger_invoices_mark_uploaded(*, ids: Iterable[int]) -> int:
     """Record that these invoices reached the tax system now (those not marked yet)."""
-    return LedgerInvoice.objects.filter(pk__in=list(ids), uploaded_at__isnull=True).update(
-        uploaded_at=timezone.now(), updated_at=timezone.now()
+    pending = LedgerInvoice.objects.select_for_update().filter(
+        pk__in=list(ids), uploaded_at__isnull=True
     )
+    before = {row.pk: row for row in pending}
+    now = timezone.now()
+    count = LedgerInvoice.objects.filter(pk__in=before).update(uploaded_at=now, updated_at=now)
+    bulk_changes_record(
+        before=before,
+        after=LedgerInvoice.objects.filter(pk__in=before),
+        key=lambda row: row.pk,
+        how="ledger_invoices_mark_uploaded",
+    )
+    return count
 
 
 @dataclass
@@ -130,16 +141,27 @@ def ledger_batch_upsert(*, rows: Iterable[dict]) -> tuple[int, int]:
     if not by_key:
         return 0, 0
     numbers = {number for _, number in by_key}
-    existing = set(
-        LedgerInvoice.objects.filter(invoice_number__in=numbers).values_list(
-            "invoice_code", "invoice_number"
-        )
-    )
+
+    def key(row: LedgerInvoice) -> tuple[str, str]:
+        return (row.invoice_code, row.invoice_number)
+
+    # The rows as they were, for the audit trail (bulk writes send no signals).
+    before = {
+        key(row): row
+        for row in LedgerInvoice.objects.filter(invoice_number__in=numbers)
+        if key(row) in by_key
+    }
     LedgerInvoice.objects.bulk_create(
         [LedgerInvoice(**row) for row in by_key.values()],
         update_conflicts=True,
         unique_fields=["invoice_code", "invoice_number"],
         update_fields=[*_LEDGER_UPDATE_FIELDS, "updated_at"],
     )
-    updated = len(existing & by_key.keys())
+    after = [
+        row
+        for row in LedgerInvoice.objects.filter(invoice_number__in=numbers)
+        if key(row) in by_key
+    ]
+    bulk_changes_record(before=before, after=after, key=key, how="ledger_batch_upsert")
+    updated = len(before)
     return len(by_key) - updated, updated

@@ -169,6 +169,53 @@ def test_an_admin_edit_of_a_ledger_row_is_recorded(client, superuser):
     assert log.changes_dict["total"] == ["1060.00", "1070.00"]
 
 
+def test_a_csv_import_records_each_row_created_and_each_field_it_changed(tmp_path):
+    """bulk_create sends no signals: the import records its rows itself (support/audit/bulk.py)."""
+    from django.core.management import call_command
+
+    header = "invoice_code,invoice_number,issue_date,amount,total,status\n"
+    first = tmp_path / "first.csv"
+    first.write_text(
+        header + "011002400211,10000001,2024-06-01,100.00,106.00,valid\n"
+        "011002400211,10000002,2024-06-01,200.00,212.00,valid\n",
+        encoding="utf-8",
+    )
+    call_command("import_invoices", str(first), "--no-progress")
+    one, two = LedgerInvoice.objects.order_by("invoice_number")
+    assert [e.action for e in _entries(one)] == [LogEntry.Action.CREATE]
+    assert _entries(two).get().changes_dict["total"][1] == "212.00"
+    assert _entries(two).get().additional_data == {"bulk": "ledger_batch_upsert"}
+
+    again = tmp_path / "again.csv"  # the first row unchanged, the second voided
+    again.write_text(
+        header + "011002400211,10000001,2024-06-01,100.00,106.00,valid\n"
+        "011002400211,10000002,2024-06-01,200.00,212.00,voided\n",
+        encoding="utf-8",
+    )
+    call_command("import_invoices", str(again), "--no-progress")
+    assert _entries(one).count() == 1  # written again unchanged: no entry
+    assert _update_of(two).changes_dict["status"] == ["valid", "voided"]
+
+
+def test_marking_invoices_uploaded_in_admin_is_recorded_with_the_actor(client, superuser):
+    invoice = LedgerInvoice.objects.create(
+        invoice_code="011002400211",
+        invoice_number="10000003",
+        issue_date=timezone.localdate(),
+        amount=Decimal("1.00"),
+        total=Decimal("1.06"),
+    )
+    response = client.post(
+        "/admin/invoices/ledgerinvoice/",
+        {"action": "mark_uploaded", "_selected_action": [invoice.pk]},
+    )
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.uploaded_at is not None
+    log = _update_of(invoice)
+    assert log.actor == superuser and log.changes_dict["uploaded_at"][0] == "None"
+
+
 def test_deletes_users_groups_and_permissions_are_recorded(client, superuser):
     user = get_user_model().objects.create_user("temp-agent", password="pw-old-1")
     group = Group.objects.get(name=Role.AGENT)

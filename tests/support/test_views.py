@@ -45,3 +45,13 @@ def test_admin_is_in_simplified_chinese_and_shows_conversations(client, wechat):
     page = client.get(f"/admin/conversations/follower/{follower.pk}/change/").content.decode()
     assert "发票显示作废了" in page
     assert "对话记录" in page
+
+
+def test_the_favicon_is_served_from_static_files_and_linked_by_the_pages(client, admin_client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/support/favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("support/favicon.svg")
+    assert 'rel="icon"' in admin_client.get("/admin/").content.decode()

@@ -21,9 +21,11 @@ import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
 
-from bot.conversations.models import Attachment
+from bot.conversations.models import Attachment, Message
 from bot.conversations.services import attachment_store
 from bot.dialog.hooks.incidents import incident_addendum, incident_result_matters
 from bot.dialog.state import Turn
@@ -35,11 +37,13 @@ from bot.invoices.extraction import InvoiceFields, fields_extract
 from bot.invoices.kinds import ExtraField, Kind
 from bot.invoices.labels import ANSWER_LABELS, CANCEL_WORDS
 from bot.invoices.numerals import normalise
-from bot.invoices.photos import PhotoError, photo_fetch
+from bot.invoices.photos import PhotoError, PhotoFailure, photo_fetch
 from bot.invoices.qr import DECODE_BUDGET_SECONDS, qr_image_decode
 from bot.invoices.services import invoice_check, invoice_check_queue
 from bot.invoices.verification import verification_is_fast
 from bot.nlu.vocabulary import Intent, NluAction
+from bot.notices.models import NoticeKind
+from bot.notices.services import notice_send
 from tickets import selectors as ticket_selectors
 from tickets import services as ticket_services
 from tickets.models import Ticket
@@ -358,5 +362,49 @@ def invoice_photo(turn: Turn) -> str:
             handoff.handoff_invoice_attach(ticket=ticket, fields=read.fields, source="photo")
         return handoff.handoff_ack(openid=turn.openid, ticket=ticket)
     if read.fields is None:
+        if read.failure == PhotoFailure.FETCH_FAILED:
+            photo_retry_queue(message=turn.message)
+            return _render("invoice_photo_retrying")
         return _render("invoice_photo_failed", reason=read.failure)
     return _advance(turn, _decoded(_fields_to_state(read.fields)), from_photo=True)
+
+
+def photo_retry_queue(*, message: Message) -> None:
+    """Fetch the photo again later, off the request path (WeChat's media server was slow
+    or failed within the webhook's few seconds)."""
+    from bot.dialog.tasks import photo_retry
+
+    countdown = settings.INVOICE_PHOTO_RETRY_SECONDS
+    transaction.on_commit(lambda: photo_retry.apply_async((message.pk,), countdown=countdown))
+
+
+def photo_retry_run(*, message_id: int) -> str:
+    """Fetch and read a photo the webhook could not fetch in time; push what came of it.
+
+    Idempotent: a photo already kept is not fetched again, and the follower gets one
+    notice per photo whatever the task's retries (the notice's idempotency key). A photo
+    that shows an invoice is checked and its result pushed like a queued check.
+    """
+    message = (
+        Message.objects.filter(pk=message_id, msg_type=Message.Type.IMAGE)
+        .only("pk", "follower_id", "media_id", "pic_url")
+        .first()
+    )
+    if message is None:
+        return "gone"
+    if Attachment.objects.filter(message_id=message.pk).exists():
+        return "kept already"
+    read = photo_read(media_id=message.media_id, pic_url=message.pic_url)
+    with transaction.atomic():
+        if read.data:
+            attachment_store(message=message, kind=Attachment.Kind.IMAGE, data=read.data)
+        if read.fields is not None:
+            invoice_check_queue(follower_id=message.follower_id, fields=read.fields)
+            return "checked"
+        notice_send(
+            kind=NoticeKind.INVOICE_CHECK_RESULT,
+            follower_id=message.follower_id,
+            text=_render("invoice_photo_failed", reason=read.failure),
+            idempotency_key=f"photo-retry:{message.pk}",
+        )
+    return read.failure

@@ -267,11 +267,56 @@ def test_photos_that_are_no_invoice_get_a_polite_answer(wechat, fake_wechat, con
     assert not VerificationRecord.objects.exists()
 
 
-def test_photo_that_cannot_be_fetched_gets_a_polite_answer(wechat, fake_wechat):
-    reply = photo(wechat, "o-13", media_id="EXPIRED", pic_url="http://evil.example/a.jpg")
-    expected = render_to_string("bot/replies/invoice_photo_failed.txt", {"reason": "fetch_failed"})
-    assert reply == expected.strip()
+def test_photo_that_cannot_be_fetched_gets_a_polite_answer_and_a_retry_later(
+    wechat, fake_wechat, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        reply = photo(wechat, "o-13", media_id="EXPIRED", pic_url="http://evil.example/a.jpg")
+    assert reply == render_to_string("bot/replies/invoice_photo_retrying.txt").strip()
+    assert "后台再试" in reply
     assert len(fake_wechat.calls("/cgi-bin/media/get")) == 1
+    assert len(queued) == 1  # the retry, queued after commit: not on the request path
+
+
+def test_the_photo_retry_reads_the_photo_checks_it_and_pushes_the_result(
+    wechat, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.conversations.models import Attachment
+    from bot.dialog.hooks.invoices import photo_retry_run
+
+    ledger(CODE, "12345678")
+    with django_capture_on_commit_callbacks(execute=False):
+        photo(wechat, "o-13b", media_id="LATE")  # WeChat's media server had nothing yet
+    image = Message.objects.get(direction="in", msg_type="image", follower__openid="o-13b")
+    fake_wechat.put_media("LATE", phone_photo(payload_for(CODE, "12345678"), random.Random(5)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert photo_retry_run(message_id=image.pk) == "checked"
+    assert Attachment.objects.filter(message=image).count() == 1
+    record = VerificationRecord.objects.get()
+    assert (record.invoice_number, record.result) == ("12345678", Result.VALID)
+    pushed = Message.objects.filter(direction="out", channel=Message.Channel.CUSTOMER_SERVICE)
+    assert [m.follower.openid for m in pushed] == ["o-13b"] and "12345678" in pushed[0].text
+    # A second run of the task (acks_late redelivery) does nothing more.
+    assert photo_retry_run(message_id=image.pk) == "kept already"
+    assert VerificationRecord.objects.count() == 1
+
+
+def test_a_photo_retry_that_fails_again_tells_the_follower_once(
+    wechat, fake_wechat, django_capture_on_commit_callbacks
+):
+    from bot.dialog.hooks.invoices import photo_retry_run
+    from bot.notices.models import Notice
+
+    with django_capture_on_commit_callbacks(execute=False):
+        photo(wechat, "o-13c", media_id="GONE")
+    image = Message.objects.get(direction="in", msg_type="image", follower__openid="o-13c")
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert photo_retry_run(message_id=image.pk) == "fetch_failed"
+    notice = Notice.objects.get(follower__openid="o-13c")
+    expected = render_to_string("bot/replies/invoice_photo_failed.txt", {"reason": "fetch_failed"})
+    assert notice.text == expected.strip()
+    assert not VerificationRecord.objects.exists()
 
 
 def test_a_20_mb_photo_is_refused_politely(wechat, fake_wechat):
