@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_sets_up_agent_invoices_and_conversations_once(
-    capsys, settings, django_capture_on_commit_callbacks
+    capsys, settings, django_capture_on_commit_callbacks, tmp_path
 ):
+    settings.MEDIA_ROOT = str(tmp_path)
     settings.DEBUG = True  # the command refuses to run outside development mode
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo", "--no-server")
@@ -38,6 +39,11 @@ def test_demo_sets_up_agent_invoices_and_conversations_once(
     zhang = Ticket.objects.get(requester_ref="sim-demo-zhang")
     assert zhang.invoice_numbers == "26117000000012345678"
     assert "26117000000012345678" in zhang.subject
+    # The photo the agent asked for joined the pending ticket: kept, read, on the card.
+    photo = Message.objects.get(follower__openid="sim-demo-wang", msg_type="image")
+    assert photo.attachments.count() == 1
+    ticket.refresh_from_db()
+    assert "04718263" in ticket.invoice_numbers
     # Every printed invoice line gets a verification answer in the simulator.
     assert "数电票 号码26117000000012345678" in out
 

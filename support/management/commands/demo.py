@@ -1,6 +1,8 @@
 """Set up the embedded demo (migrate, demo agent, demo data) and run the server."""
 
 import datetime
+import io
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,7 +35,17 @@ DEMO_CONVERSATIONS = {
 DEMO_AGENT_WORK = [
     ("sim-demo-li", "您好，数电票用发票号码、开票日期和价税合计即可查验。", "resolved"),
     ("sim-demo-wang", "您好，请发一张发票照片，我帮您核对。", "pending"),
+    (
+        "sim-demo-zhang",
+        "您好，这张数电票开票方还没有上传，我们已联系开票方尽快上传，上传后会通知您。",
+        "pending",
+    ),
 ]
+
+# After the agent asked for a photo, this follower sends one of the second demo invoice:
+# it joins the open ticket (thumbnail and invoice card) while the bot stays back.
+DEMO_PHOTO_SENDER = "sim-demo-wang"
+DEMO_PHOTO_MEDIA_ID = "sim-demo-photo-wang"
 
 # Invoices "issued through the operator's platform", to try in the simulator: one in
 # the tax system, one the seller has not uploaded yet, one voided. Dates are relative so
@@ -147,4 +159,46 @@ class Command(BaseCommand):
             ticket = Ticket.objects.filter(requester_ref=openid).order_by("-id").first()
             if ticket is not None and ticket.is_active:
                 ticket_reply_send(ticket=ticket, author=agent, text=reply, status=status)
+        self._demo_photo()
         self.stdout.write(f"created {len(DEMO_CONVERSATIONS)} demo followers with conversations")
+
+    def _demo_photo(self) -> None:
+        """The photo the agent asked for: an invoice's QR code on paper, as the simulator
+        stores an upload (MEDIA_ROOT/simulator/<media id>), sent through the receive path."""
+        code, number, days_ago, amount, _total, check, _status, _uploaded = DEMO_INVOICES[1]
+        issued = datetime.date.today() - datetime.timedelta(days=days_ago)
+        payload = f"01,10,{code},{number},{amount},{issued:%Y%m%d},{check},BE2D"
+        path = Path(settings.MEDIA_ROOT) / "simulator" / DEMO_PHOTO_MEDIA_ID
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_invoice_photo(payload))
+        fields = message_fields(
+            openid=DEMO_PHOTO_SENDER,
+            msg_type="image",
+            MediaId=DEMO_PHOTO_MEDIA_ID,
+            PicUrl=f"http://127.0.0.1/simulator/media/{DEMO_PHOTO_MEDIA_ID}",
+        )
+        message_receive(inbound=inbound_message(fields=fields, raw=""))
+
+
+def _invoice_photo(payload: str) -> bytes:
+    """A JPEG like a phone's photo of an invoice: paper, ruled lines, the QR top left."""
+    import numpy as np
+    import zxingcpp
+    from PIL import Image, ImageDraw
+
+    qr = Image.fromarray(
+        np.array(
+            zxingcpp.write_barcode_to_image(
+                zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode), scale=6
+            )
+        )
+    ).convert("RGB")
+    paper = Image.new("RGB", (1080, 720), (246, 242, 232))
+    draw = ImageDraw.Draw(paper)
+    draw.rectangle((20, 20, 1060, 700), outline=(150, 90, 60), width=3)  # the invoice's frame
+    for y in range(300, 680, 48):
+        draw.line((60, y, 1020, y), fill=(170, 120, 90), width=2)
+    paper.paste(qr, (60, 50))
+    out = io.BytesIO()
+    paper.save(out, format="JPEG", quality=88)
+    return out.getvalue()
