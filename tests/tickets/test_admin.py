@@ -110,6 +110,32 @@ def test_ticket_page_shows_conversation_invoice_card_and_canned(client, desk):
     assert "已送达" in html  # delivery of the agent reply, from the backend
 
 
+@pytest.mark.parametrize(
+    ("diagnosis", "shown", "hidden"),
+    [
+        ({"cause": "", "advice": ""}, None, "{&#x27;cause"),  # a photo not checked yet
+        ("开票方尚未上传", "开票方尚未上传", None),  # an older snapshot: plain text
+    ],
+)
+def test_the_invoice_card_never_shows_a_raw_diagnosis(
+    client, desk, make_ticket, diagnosis, shown, hidden
+):
+    ticket = make_ticket(
+        openid="o-adm-card",
+        text="照片",
+        invoices=[
+            {"number": "04718263", "result": "用户发送的发票照片（未查验）", "diagnosis": diagnosis}
+        ],
+    )
+    client.force_login(desk["lead"])
+    html = page(client, ticket).content.decode()
+    assert "04718263" in html
+    if shown:
+        assert f"<th>诊断</th><td>{shown}</td>" in html
+    if hidden:
+        assert hidden not in html and "<th>诊断</th>" not in html
+
+
 def test_reply_box_sends_through_the_backend(client, desk, locmem_backend):
     ta = desk["ta"]
     client.force_login(desk["a"])
