@@ -1,5 +1,7 @@
 """Shared fixtures: the local fake WeChat API, signed deliveries through the URL."""
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 
@@ -164,3 +166,55 @@ def _fresh_content_type_cache():
 
     ContentType.objects.clear_cache()
     yield
+
+
+# -- headless Chromium (browser tests) -------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
+BROWSER_TIMEOUT_MS = 20_000
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"
+)
+
+
+@pytest.fixture
+def chromium_page(monkeypatch):
+    """A factory of pages of one headless Chromium, driven through Playwright.
+
+    `chromium_page(**context_options)` opens a page in a new context (zh-CN and
+    Asia/Shanghai unless given; `init_script=` runs before any of the page's scripts)
+    with a 20 s default timeout. A JavaScript error on any page fails the test.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread; the test's own
+    # database reads are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+
+        def new_page(*, init_script: str = "", **options):
+            context = browser.new_context(
+                **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options}
+            )
+            if init_script:
+                context.add_init_script(init_script)
+            page = context.new_page()
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            return page
+
+        yield new_page
+        browser.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"

@@ -4,20 +4,16 @@ Each page is opened with a listener for `securitypolicyviolation` installed befo
 script runs; a violation (a blocked inline script, a CDN asset, an eval) fails the test.
 """
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Group
 
 from bot.notices.models import Broadcast
 from support.roles import Role
-
-CHROMIUM = Path("/usr/bin/chromium")
-TIMEOUT_MS = 20_000
+from tests.conftest import needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
     # Transactional tests start from a flushed database: the seeded data is put back.
     pytest.mark.usefixtures("seeded_data"),
@@ -39,26 +35,15 @@ def lead(django_user_model):
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        context = browser.new_context(locale="zh-CN")
-        context.add_init_script(LISTEN)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        console = []
-        page.on(
-            "console",
-            lambda m: console.append(m.text) if "Content Security Policy" in m.text else None,
-        )
-        page.console_csp = console
-        yield page
-        browser.close()
+def browser_page(chromium_page):
+    page = chromium_page(init_script=LISTEN)
+    console = []
+    page.on(
+        "console",
+        lambda m: console.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.console_csp = console
+    return page
 
 
 def _violations(page) -> list[str]:

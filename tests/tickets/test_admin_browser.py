@@ -1,20 +1,16 @@
 """An agent answers a ticket in admin, driven in headless Chromium against a live server."""
 
-from pathlib import Path
-
 import pytest
 from django.utils import timezone
 
 from bot.conversations.models import Follower, Message
+from tests.conftest import needs_chromium
 from tickets import services
 from tickets.models import AgentProfile, CannedResponse, Queue
 
-CHROMIUM = Path("/usr/bin/chromium")
-TIMEOUT_MS = 10_000
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
     # Transactional tests start from a flushed database: put the seeded queues back.
     pytest.mark.usefixtures("seeded_queues"),
@@ -22,23 +18,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch, settings):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_page(live_server, chromium_page, settings):
     settings.WECHAT_APP_SECRET = ""  # pushes settle as `simulated`, nothing leaves the machine
     settings.TICKETS_NOTIFY_BACKEND = "bot.helpdesk.backend.WeChatTicketBackend"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    return chromium_page()
 
 
 def test_agent_replies_with_a_canned_response(browser_page, live_server, django_user_model):

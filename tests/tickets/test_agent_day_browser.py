@@ -14,51 +14,32 @@ import pytest
 from bot.conversations.models import Attachment
 from tests.bot.dialog.test_invoice_turn import CODE, cn, issued, ledger, payload_for
 from tests.bot.invoices.photos import phone_photo
+from tests.conftest import needs_chromium
 from tickets.models import AgentProfile, CannedResponse, Queue, Ticket
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/fapiao-agent-day")
-TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("seeded_queues"),
 ]
 
 
 @pytest.fixture
-def browser(live_server, monkeypatch, settings, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser(live_server, chromium_page, settings, tmp_path):
     settings.DEBUG = True  # the simulator exists in development only
     settings.SIMULATOR_ENABLED = True
     settings.MEDIA_ROOT = str(tmp_path)
     settings.WECHAT_APP_SECRET = ""  # pushes settle as `simulated`
     settings.TICKETS_NOTIFY_BACKEND = "bot.helpdesk.backend.WeChatTicketBackend"
     SHOTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        errors = []
 
-        def new_page(width, height):
-            context = chromium.new_context(
-                viewport={"width": width, "height": height},
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-            )
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            return page
+    def new_page(width, height):
+        return chromium_page(viewport={"width": width, "height": height})
 
-        yield new_page
-        chromium.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    return new_page
 
 
 def test_an_agents_day(browser, live_server, django_user_model):

@@ -16,13 +16,11 @@ from django.utils import timezone
 from bot.notices.models import Incident
 from bot.reports import services
 from support.roles import Role
-
-CHROMIUM = Path("/usr/bin/chromium")
-TIMEOUT_MS = 20_000
+from tests.conftest import needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    needs_chromium,
     # A live server needs committed rows; the migrations' rows (KB, queues, roles) come back.
     pytest.mark.django_db(transaction=True),
     # Transactional tests start from a flushed database: the seeded data is put back.
@@ -53,26 +51,11 @@ def month_of_traffic(django_user_model):
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        context = browser.new_context(
-            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
-        )
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        requests = []
-        page.on("request", lambda request: requests.append(request.url))
-        yield page
-        browser.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+def page(live_server, chromium_page):
+    page = chromium_page(viewport={"width": 1440, "height": 900})
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    yield page
     outside = [u for u in requests if not u.startswith(live_server.url)]
     assert outside == [], f"the dashboard loaded something from elsewhere: {outside}"
 

@@ -10,11 +10,10 @@ from django.template.loader import render_to_string
 
 from bot.conversations.models import Follower, Message
 from bot.notices.services import notice_send
+from tests.conftest import needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/simulator.png")
 MENU_SCREENSHOT = Path("/tmp/simulator-menu.png")
-TIMEOUT_MS = 10_000
 # A 1x1 PNG.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -24,43 +23,17 @@ PNG = bytes.fromhex(
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    needs_chromium,
 ]
 
 
 @pytest.fixture
-def page(live_server, monkeypatch, settings, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread; the test's
-    # own database reads are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(live_server, chromium_page, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     settings.WECHAT_APP_SECRET = ""  # pushes settle as `simulated`, nothing leaves the machine
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        context = browser.new_context(
-            viewport={"width": 1000, "height": 860}, locale="zh-CN", timezone_id="Asia/Shanghai"
-        )
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_server.url}/simulator/")
-        yield page
-        browser.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    page = chromium_page(viewport={"width": 1000, "height": 860})
+    page.goto(f"{live_server.url}/simulator/")
+    return page
 
 
 def bot_bubbles(page):
