@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reports/run.py [--tickets 1000000] [--requests 30] [--skip-seed]
 
-PostgreSQL database `fapiao_h7` (127.0.0.1:5432) by default: migrated, seeded with
+PostgreSQL database `fapiao_bench_reports` (127.0.0.1:5432) by default: migrated, seeded with
 `manage.py seed_demo` up to --tickets (a year), then with the bot's traffic around them
 (bench/reports/seed_traffic.py: every ticket's conversation and `--deflected` times as
 many the bot handled, checks, ratings, suggestions), then the rollups
@@ -38,7 +38,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8767)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/fapiao_h7")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/fapiao_bench_reports")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--skip-seed", action="store_true", help="measure what is there")
@@ -70,7 +70,19 @@ def _manage(env, *argv: str) -> float:
     return time.perf_counter() - started
 
 
+def _database_create(url: str) -> None:
+    """Create the benchmark's database when it is missing (trust auth on loopback)."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')  # a name from our own flag
+
+
 def _prepare(args, env) -> None:
+    _database_create(args.database_url)
     _manage(env, "migrate", "-v0")
     _manage(env, "collectstatic", "--noinput", "-v0")
     import django
