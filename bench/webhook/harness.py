@@ -173,6 +173,27 @@ class CpuSample:
 # --- load ----------------------------------------------------------------------------------
 
 
+def app_environment(*, database_url: str, redis: str, broker: str, token: str) -> dict[str, str]:
+    """The product's settings under the benchmark: production mode, plaintext WeChat."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "support.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis,
+        "CELERY_BROKER_URL": broker,
+        "WECHAT_TOKEN": token,
+        "WECHAT_APP_ID": "wx0000000000benchmark",
+        "WECHAT_ENCODING_AES_KEY": "",
+        "WECHAT_APP_SECRET": "",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
 def signature(token: str, timestamp: str, nonce: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
 

@@ -16,12 +16,13 @@ interpreter and `--root`:
 import argparse
 import cProfile
 import gc
-import hashlib
 import os
 import secrets
 import sys
 import time
 from pathlib import Path
+
+import harness  # bench/webhook/harness.py, next to this script
 
 TEXTS = [
     "刚开的发票查不到怎么办",
@@ -49,20 +50,12 @@ def main() -> int:
 
     sys.path.insert(0, args.root)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="support.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_LOG_LEVEL="WARNING",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis,
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/14",
-        WECHAT_TOKEN=TOKEN,
-        WECHAT_APP_ID="wx0000000000benchmark",
-        WECHAT_ENCODING_AES_KEY="",
-        WECHAT_APP_SECRET="",
-        PYTHONWARNINGS="ignore",
+        harness.app_environment(
+            database_url=args.database_url,
+            redis=args.redis,
+            broker="redis://127.0.0.1:6379/14",
+            token=TOKEN,
+        )
     )
     import django
 
@@ -75,7 +68,7 @@ def main() -> int:
 
     def send(i: int) -> None:
         timestamp, nonce = str(int(time.time())), f"{i}n{secrets.token_hex(4)}"
-        signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
+        signature = harness.signature(TOKEN, timestamp, nonce)
         openid = f"oinproc{tag}{i if args.new else i % 50}"
         body = (
             f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"

@@ -136,25 +136,12 @@ class Entry:
 
 
 def _environment(args: argparse.Namespace, token: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="support.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_LOG_LEVEL="WARNING",
-        DATABASE_URL=f"{args.pg}/{args.db}",
-        REDIS_URL=args.redis,
-        CELERY_BROKER_URL=args.broker,
-        WECHAT_TOKEN=token,
-        WECHAT_APP_ID="wx0000000000benchmark",
-        WECHAT_ENCODING_AES_KEY="",
-        WECHAT_APP_SECRET="",
-        PYTHONUNBUFFERED="1",
-        PYTHONWARNINGS="ignore",
-    )
-    return env
+    return {
+        **os.environ,
+        **harness.app_environment(
+            database_url=f"{args.pg}/{args.db}", redis=args.redis, broker=args.broker, token=token
+        ),
+    }
 
 
 def _database_prepare(args: argparse.Namespace, env: dict[str, str], migrate: bool) -> None:
