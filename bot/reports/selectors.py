@@ -4,13 +4,11 @@ built yet) from the rows themselves, and the rows behind every figure (drill-dow
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
@@ -22,34 +20,21 @@ from bot.notices.models import Incident
 from bot.reports.building import Conversation, build
 from bot.reports.definitions import day_of, day_start, days_between, tz
 from bot.reports.errors import ReportError, ReportErrorCode
-from bot.reports.figures import DayFigures, check_counts, figures_from_built, ticket_values
+from bot.reports.figures import DayFigures, check_counts, figures_from_built
 from bot.reports.labels import labels
 from bot.reports.models import (
     AlarmEpisode,
     DailyChecks,
     DailyRollup,
     ReportConversation,
-    ReportTicket,
     RollupDay,
-    Watermark,
 )
 from bot.reports.outcomes import TurnClassifier
-from tickets.models import Queue, Ticket, TicketEvent
+from bot.reports.ticket_figures import TicketFigures, ticket_figures, ticket_sources
+from tickets.models import Queue, Ticket
 
 DEFAULT_DAYS = 30
 TOP_INTENTS = 10
-# Business-time buckets of response and resolution times: (upper bound in seconds, label).
-DURATION_BUCKETS = (
-    (15 * 60, "≤15分钟"),
-    (30 * 60, "15–30分钟"),
-    (3600, "30分钟–1小时"),
-    (2 * 3600, "1–2小时"),
-    (4 * 3600, "2–4小时"),
-    (9 * 3600, "4小时–1个工作日"),
-    (18 * 3600, "1–2个工作日"),
-    (45 * 3600, "2–5个工作日"),
-    (math.inf, ">5个工作日"),
-)
 
 
 # -- the range ------------------------------------------------------------------------
@@ -228,102 +213,8 @@ def _sum_by(rows: list[dict], dimension: str, *, skip_blank: bool = False) -> di
 
 
 # -- tickets --------------------------------------------------------------------------
-_TICKET_ROW = (
-    "ticket_id",
-    "queue_id",
-    "assignee_id",
-    "status",
-    "created_at",
-    "resolved_at",
-    "first_response_seconds",
-    "resolution_seconds",
-    "first_response_met",
-    "satisfaction",
-    "satisfaction_at",
-)
-
-
-def _changed_since(at: datetime) -> set[int]:
-    overlap = at - timedelta(minutes=1)
-    ids = set(TicketEvent.objects.filter(at__gte=overlap).values_list("ticket_id", flat=True))
-    return ids | set(Ticket.objects.filter(updated_at__gte=overlap).values_list("id", flat=True))
-
-
-def ticket_rows(rng: ReportRange) -> tuple[list[dict], list[dict]]:
-    """(tickets created in the range, tickets rated in the range): the reports' rows.
-
-    The stored rows (`ReportTicket`, kept by the refresh task), and the tickets changed
-    since its last run computed now: the figures are live.
-    """
-    start, end = rng.start, rng.end
-    mark = Watermark.objects.filter(name="tickets").values_list("at", flat=True).first()
-    tickets = Ticket.objects.all()
-    if rng.queue is not None:
-        tickets = tickets.filter(queue_id=rng.queue_id)
-    if mark is None:
-        live = ticket_values(
-            tickets.filter(
-                Q(created_at__gte=start, created_at__lt=end)
-                | Q(satisfaction_at__gte=start, satisfaction_at__lt=end)
-            )
-        )
-        stored_created, stored_rated = [], []
-    else:
-        changed = _changed_since(mark)
-        live = ticket_values(tickets.filter(id__in=changed)) if changed else []
-        stored = ReportTicket.objects.exclude(ticket_id__in=changed)
-        if rng.queue is not None:
-            stored = stored.filter(queue_id=rng.queue_id)
-        stored_created = list(
-            stored.filter(created_at__gte=start, created_at__lt=end).values(*_TICKET_ROW)
-        )
-        stored_rated = list(
-            stored.filter(satisfaction_at__gte=start, satisfaction_at__lt=end).values(*_TICKET_ROW)
-        )
-    created = stored_created + [r for r in live if start <= r["created_at"] < end]
-    rated = stored_rated + [
-        r for r in live if r["satisfaction_at"] is not None and start <= r["satisfaction_at"] < end
-    ]
-    return created, rated
-
-
-def percentile(values: list[int], share: float) -> int | None:
-    """The nearest-rank percentile: the smallest value with `share` of them at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
-
-
-def duration_histogram(values: list[int]) -> list[dict]:
-    counts = [0] * len(DURATION_BUCKETS)
-    for value in values:
-        for n, (upper, _) in enumerate(DURATION_BUCKETS):
-            if value <= upper:
-                counts[n] += 1
-                break
-    return [
-        {"label": label, "count": c} for (_, label), c in zip(DURATION_BUCKETS, counts, strict=True)
-    ]
-
-
-def ticket_stats(rng: ReportRange) -> dict:
-    created, rated = ticket_rows(rng)
-    first = [
-        r["first_response_seconds"] for r in created if r["first_response_seconds"] is not None
-    ]
-    resolution = [r["resolution_seconds"] for r in created if r["resolution_seconds"] is not None]
-    decided = [r["first_response_met"] for r in created if r["first_response_met"] is not None]
-    scores = [r["satisfaction"] for r in rated if r["satisfaction"] is not None]
-    return {
-        "created": created,
-        "rated": rated,
-        "first_response": first,
-        "resolution": resolution,
-        "sla_met": sum(decided),
-        "sla_decided": len(decided),
-        "scores": scores,
-    }
+def ticket_stats(rng: ReportRange, *, detail: bool) -> TicketFigures:
+    return ticket_figures(start=rng.start, end=rng.end, queue_id=rng.queue_id, detail=detail)
 
 
 # -- the summary ----------------------------------------------------------------------
@@ -332,8 +223,7 @@ def report_summary(rng: ReportRange, *, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     total = _total(conversation_days(rng, now=now))
     checks = check_rows(rng, now=now)
-    tickets = ticket_stats(rng)
-    scores = tickets["scores"]
+    tickets = ticket_stats(rng, detail=False)
     return {
         "conversations": total.conversations,
         "messages_in": total.messages_in,
@@ -352,11 +242,11 @@ def report_summary(rng: ReportRange, *, now: datetime | None = None) -> dict:
         ],
         "invoice_checks": _sum_by(checks, "result"),
         "causes": _sum_by(checks, "diagnosis", skip_blank=True),
-        "csat_average": round(sum(scores) / len(scores), 2) if scores else None,
-        "csat_responses": len(scores),
-        "first_response_p50_seconds": percentile(tickets["first_response"], 0.5),
-        "resolution_p50_seconds": percentile(tickets["resolution"], 0.5),
-        "sla_first_response_met_rate": _rate(tickets["sla_met"], tickets["sla_decided"]),
+        "csat_average": tickets.csat_average,
+        "csat_responses": tickets.csat_responses,
+        "first_response_p50_seconds": tickets.first_response.p50,
+        "resolution_p50_seconds": tickets.resolution.p50,
+        "sla_first_response_met_rate": _rate(tickets.sla_met, tickets.sla_decided),
     }
 
 
@@ -386,44 +276,6 @@ def _backlog(rng: ReportRange) -> list[dict]:
         }
         for q in queues
     ]
-
-
-def _workload(rng: ReportRange, created: list[dict]) -> list[dict]:
-    active = Ticket.objects.filter(
-        status__in=Ticket.ACTIVE_STATUSES, merged_into__isnull=True, assignee__isnull=False
-    )
-    if rng.queue is not None:
-        active = active.filter(queue_id=rng.queue_id)
-    open_now = dict(
-        active.values("assignee_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("assignee_id", "n")
-    )
-    resolved: dict[int, list[int]] = defaultdict(list)
-    assigned: Counter = Counter()
-    for row in created:
-        if row["assignee_id"] is None:
-            continue
-        assigned[row["assignee_id"]] += 1
-        if row["resolution_seconds"] is not None:
-            resolved[row["assignee_id"]].append(row["resolution_seconds"])
-    ids = set(open_now) | set(assigned)
-    names = {
-        u.pk: (u.get_full_name() or u.get_username())
-        for u in get_user_model().objects.filter(pk__in=ids)
-    }
-    rows = [
-        {
-            "agent": names.get(pk, str(pk)),
-            "open": open_now.get(pk, 0),
-            "assigned": assigned.get(pk, 0),
-            "resolved": len(resolved.get(pk, [])),
-            "resolution_p50_seconds": percentile(resolved.get(pk, []), 0.5),
-        }
-        for pk in ids
-    ]
-    return sorted(rows, key=lambda r: (-r["open"], -r["assigned"], r["agent"]))[:30]
 
 
 def _incidents(rng: ReportRange) -> list[dict]:
@@ -465,16 +317,12 @@ def dashboard_data(rng: ReportRange, *, now: datetime | None = None) -> dict:
     days = conversation_days(rng, now=now)
     total = _total(days)
     checks = check_rows(rng, now=now)
-    tickets = ticket_stats(rng)
+    tickets = ticket_stats(rng, detail=True)
     ordered = sorted(days)
     top = [i for i, _ in sorted(total.intents.items(), key=lambda kv: (-kv[1], kv[0]))][
         :TOP_INTENTS
     ]
-    csat_by_day: dict[date, list[int]] = defaultdict(list)
-    for row in tickets["rated"]:
-        csat_by_day[day_of(row["satisfaction_at"])].append(row["satisfaction"])
-    created_by_day = Counter(day_of(r["created_at"]) for r in tickets["created"])
-    scores = tickets["scores"]
+    csat_by_day = tickets.csat_by_day
     summary = {
         "conversations": total.conversations,
         "messages_in": total.messages_in,
@@ -488,15 +336,15 @@ def dashboard_data(rng: ReportRange, *, now: datetime | None = None) -> dict:
         ),
         "containment_rate": _rate(total.contained, total.conversations),
         "unanswered_share": _rate(total.unanswered, total.conversations),
-        "tickets": len(tickets["created"]),
+        "tickets": tickets.created,
         "checks": sum(r["count"] for r in checks if r["dimension"] == "result"),
-        "csat_average": round(sum(scores) / len(scores), 2) if scores else None,
-        "csat_responses": len(scores),
-        "first_response_p50_seconds": percentile(tickets["first_response"], 0.5),
-        "first_response_p90_seconds": percentile(tickets["first_response"], 0.9),
-        "resolution_p50_seconds": percentile(tickets["resolution"], 0.5),
-        "resolution_p90_seconds": percentile(tickets["resolution"], 0.9),
-        "sla_first_response_met_rate": _rate(tickets["sla_met"], tickets["sla_decided"]),
+        "csat_average": tickets.csat_average,
+        "csat_responses": tickets.csat_responses,
+        "first_response_p50_seconds": tickets.first_response.p50,
+        "first_response_p90_seconds": tickets.first_response.p90,
+        "resolution_p50_seconds": tickets.resolution.p50,
+        "resolution_p90_seconds": tickets.resolution.p90,
+        "sla_first_response_met_rate": _rate(tickets.sla_met, tickets.sla_decided),
     }
     return {
         "range": {
@@ -518,19 +366,19 @@ def dashboard_data(rng: ReportRange, *, now: datetime | None = None) -> dict:
             "by_issuer": dict(list(_sum_by(checks, "issuer", skip_blank=True).items())[:10]),
         },
         "tickets": {
-            "by_day": [created_by_day.get(d, 0) for d in ordered],
-            "first_response": duration_histogram(tickets["first_response"]),
-            "resolution": duration_histogram(tickets["resolution"]),
+            "by_day": [tickets.created_by_day.get(d, 0) for d in ordered],
+            "first_response": tickets.first_response.histogram,
+            "resolution": tickets.resolution.histogram,
             "backlog": _backlog(rng),
-            "workload": _workload(rng, tickets["created"]),
+            "workload": tickets.workload,
         },
         "satisfaction": {
             "by_day": [
-                round(sum(csat_by_day[d]) / len(csat_by_day[d]), 2) if csat_by_day.get(d) else None
+                round(csat_by_day[d][1] / csat_by_day[d][0], 2) if d in csat_by_day else None
                 for d in ordered
             ],
-            "responses_by_day": [len(csat_by_day.get(d, [])) for d in ordered],
-            "distribution": [scores.count(n) for n in range(1, 6)],
+            "responses_by_day": [csat_by_day[d][0] if d in csat_by_day else 0 for d in ordered],
+            "distribution": tickets.csat_distribution,
         },
         "incidents": _incidents(rng),
         "ratings": rating_counts_by_entry(start=rng.start, end=rng.end)[:15],
@@ -662,7 +510,22 @@ def conversation_messages(*, follower_id: int, first_id: int, last_id: int):
     ).filter(Q(id__lte=last_id) | Q(direction=Message.Direction.OUT, reply_to_id__lte=last_id))
 
 
-TICKET_FIGURES = ("tickets", "first_response", "resolved", "sla_missed", "sla_met", "rated")
+# figure → (the stored rows it counts, the same predicate on a live row)
+_TICKET_PICKS = {
+    "tickets": (Q(), lambda r: True),
+    "first_response": (
+        Q(first_response_seconds__isnull=False),
+        lambda r: r["first_response_seconds"] is not None,
+    ),
+    "resolved": (
+        Q(resolution_seconds__isnull=False),
+        lambda r: r["resolution_seconds"] is not None,
+    ),
+    "sla_missed": (Q(first_response_met=False), lambda r: r["first_response_met"] is False),
+    "sla_met": (Q(first_response_met=True), lambda r: r["first_response_met"] is True),
+    "rated": (Q(satisfaction__isnull=False), lambda r: r["satisfaction"] is not None),
+}
+TICKET_FIGURES = tuple(_TICKET_PICKS)
 
 
 def drill_tickets(
@@ -678,20 +541,20 @@ def drill_tickets(
         elif rng.queue is not None:
             tickets = tickets.filter(queue_id=rng.queue_id)
         return list(tickets.select_related("queue", "assignee").order_by("-created_at")[:limit])
-    created, rated = ticket_rows(rng)
-    pick = {
-        "tickets": lambda r: True,
-        "first_response": lambda r: r["first_response_seconds"] is not None,
-        "resolved": lambda r: r["resolution_seconds"] is not None,
-        "sla_missed": lambda r: r["first_response_met"] is False,
-        "sla_met": lambda r: r["first_response_met"] is True,
-    }
-    if figure == "rated":
-        ids = [r["ticket_id"] for r in rated if not value or str(r["satisfaction"]) == value]
-    else:
-        ids = [r["ticket_id"] for r in created if pick[figure](r)]
+    sources = ticket_sources(start=rng.start, end=rng.end, queue_id=rng.queue_id)
+    side = sources.rated if figure == "rated" else sources.created
+    stored_pick, live_pick = _TICKET_PICKS[figure]
+    if figure == "rated" and value:
+        stored_pick = Q(satisfaction=value) if value.isdigit() else Q(pk__in=[])
+        live_pick = lambda r: str(r["satisfaction"]) == value  # noqa: E731
+    ids = list(
+        side.stored.filter(stored_pick)
+        .order_by("-created_at")
+        .values_list("ticket_id", flat=True)[:limit]
+    )
+    ids += [r["ticket_id"] for r in side.live if live_pick(r)]
     return list(
-        Ticket.objects.filter(id__in=ids[: limit * 4])
+        Ticket.objects.filter(id__in=ids)
         .select_related("queue", "assignee")
         .order_by("-created_at")[:limit]
     )

@@ -34,7 +34,8 @@ from bot.reports.models import (
     Watermark,
 )
 from bot.reports.outcomes import TurnClassifier
-from tickets.models import Ticket, TicketEvent
+from bot.reports.ticket_figures import tickets_changed_since
+from tickets.models import Ticket
 
 TICKET_CHUNK = 2000
 TICKET_FIELDS_UPDATED = [
@@ -182,12 +183,7 @@ def reports_tickets_refresh(*, now: datetime | None = None, full: bool = False) 
         if since is None:
             ids = None
         else:
-            # Every change writes an event (ratings too, which leave updated_at alone).
-            overlap = since - timedelta(minutes=1)
-            ids = set(
-                TicketEvent.objects.filter(at__gte=overlap).values_list("ticket_id", flat=True)
-            )
-            ids |= set(Ticket.objects.filter(updated_at__gte=overlap).values_list("id", flat=True))
+            ids = tickets_changed_since(since)
         mark.at = now
         mark.save(update_fields=["at"])
     done = 0
