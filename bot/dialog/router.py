@@ -45,6 +45,11 @@ class Hook:
         return self.act(turn) if self.wants(turn) else None
 
 
+# The home-region list of causes of "not found" (it rewrites the understood answer and lets
+# the chain go on); the menu's questions pass through it too, so a click and the typed
+# question still get the same answer.
+_CAUSES = Hook("invoices.causes", invoices.causes_wants, invoices.causes_act)
+
 BEFORE_NLU: tuple[Hook, ...] = (
     Hook("helpdesk.join_or_rate", helpdesk.before_wants, helpdesk.before_act),
     Hook("feedback.rate", feedback.rate_wants, feedback.rate_act),
@@ -53,7 +58,9 @@ BEFORE_NLU: tuple[Hook, ...] = (
 AFTER_NLU: tuple[Hook, ...] = (
     Hook("feedback.suggestion", feedback.suggestion_wants, feedback.suggestion_act),
     Hook("helpdesk.escalate_or_list", helpdesk.after_wants, helpdesk.after_act),
+    Hook("invoices.recheck", invoices.recheck_wants, invoices.recheck_act),
     Hook("invoices.start", invoices.start_wants, invoices.start_act),
+    _CAUSES,
     Hook("incidents.notice", incidents.after_wants, incidents.after_act),
     # Last: it adds the prompt to rate the knowledge base's answer, the reply nobody else gave.
     Hook("feedback.ask", feedback.ask_wants, feedback.ask_act),
@@ -115,7 +122,9 @@ def _menu_question(turn: Turn, question: str, fallback: str) -> str:
     if result.reply.action != NluAction.ANSWER or not result.reply.text:
         return _render(fallback)
     turn.state.nlu_apply(context=result.context, forget=result.forget)
-    return result.reply.text
+    turn.understood = result.reply
+    _CAUSES.run(turn)
+    return turn.understood.text
 
 
 def menu_reply(turn: Turn) -> str:

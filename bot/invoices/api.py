@@ -86,6 +86,8 @@ class InvoiceExtractApi(APIView):
         seller_tax_id = serializers.CharField(allow_null=True)
         kind = serializers.CharField(allow_null=True)
         region = serializers.CharField(allow_null=True)
+        # 10 or 12 digits standing where a code would, that do not decode as one.
+        rejected_code = serializers.CharField(allow_null=True)
 
     @extend_schema(request=ExtractInputSerializer, responses=ExtractOutputSerializer)
     def post(self, request):

@@ -23,14 +23,39 @@ from bot.invoices.regions import (
 
 
 class Problem(StrEnum):
-    """What looks wrong in a code or number; warnings for diagnosis, not rejections."""
+    """What looks wrong in a code or number: decoding flags it, rules and replies name it."""
 
     BAD_LENGTH = "bad_length"
     NOT_DIGITS = "not_digits"
+    BAD_LEADING_DIGIT = "bad_leading_digit"  # a 12-digit code starts with neither 0 nor 1
     UNKNOWN_REGION = "unknown_region"
     UNKNOWN_KIND = "unknown_kind"
     YEAR_IN_FUTURE = "year_in_future"
     DIGITAL_SPLIT = "digital_split"  # a 数电 number typed as code + number
+
+
+@dataclass(frozen=True)
+class CodeFlaw:
+    """Why one part of a code does not decode: its 1-based digit positions and the digits."""
+
+    problem: Problem
+    first: int
+    last: int
+    digits: str
+
+    @property
+    def year(self) -> int | None:
+        return 2000 + int(self.digits) if self.problem is Problem.YEAR_IN_FUTURE else None
+
+    def as_json(self) -> dict:
+        """What a reply needs to name the flaw (`templates/bot/invoices/_code_flaws.txt`)."""
+        return {
+            "problem": self.problem.value,
+            "first": self.first,
+            "last": self.last,
+            "digits": self.digits,
+            "year": self.year,
+        }
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,7 @@ class Decoded:
     region_code: str | None = None
     year: int | None = None
     problems: tuple[Problem, ...] = ()
+    flaws: tuple[CodeFlaw, ...] = ()  # where a 10- or 12-digit code goes wrong
 
     @property
     def extra_field(self) -> ExtraField | None:
@@ -92,10 +118,29 @@ def code_decode(code: str, *, today: datetime.date | None = None) -> Decoded:
     return Decoded(problems=(Problem.BAD_LENGTH,))
 
 
+class _Flaws:
+    """Collect the flaws of one code, each with the digits at its positions."""
+
+    def __init__(self, code: str):
+        self.code = code
+        self.found: list[CodeFlaw] = []
+
+    def add(self, problem: Problem, first: int, last: int) -> None:
+        self.found.append(CodeFlaw(problem, first, last, self.code[first - 1 : last]))
+
+    def decoded(
+        self, kind: Kind, region: str | None, region_code: str | None, year: int
+    ) -> Decoded:
+        flaws = tuple(sorted(self.found, key=lambda f: f.first))
+        return Decoded(kind, region, region_code, year, tuple(f.problem for f in flaws), flaws)
+
+
 def _decode_12(code: str, today: datetime.date) -> Decoded:
-    problems: list[Problem] = []
+    flaws = _Flaws(code)
     if code[0] == "0":
         kind = KIND_BY_12_DIGIT_SUFFIX.get(code[10:12], Kind.UNKNOWN)
+        if kind is Kind.UNKNOWN:
+            flaws.add(Problem.UNKNOWN_KIND, 11, 12)
     elif code[0] == "1":
         # Open-source parsers read digit 8 = 2 on a non-0 code as a motor-vehicle
         # invoice; the confirmed 1-prefix exceptions are electronic ordinary.
@@ -105,29 +150,28 @@ def _decode_12(code: str, today: datetime.date) -> Decoded:
             kind = Kind.MOTOR_VEHICLE
     else:
         kind = Kind.UNKNOWN
-    if kind is Kind.UNKNOWN:
-        problems.append(Problem.UNKNOWN_KIND)
+        flaws.add(Problem.BAD_LEADING_DIGIT, 1, 1)
     region, region_code = region_from_code_prefix(code[1:5])
     if region is None:
-        problems.append(Problem.UNKNOWN_REGION)
+        flaws.add(Problem.UNKNOWN_REGION, 2, 5)
     year, future = _year(code[5:7], today)
     if future:
-        problems.append(Problem.YEAR_IN_FUTURE)
-    return Decoded(kind, region, region_code, year, tuple(problems))
+        flaws.add(Problem.YEAR_IN_FUTURE, 6, 7)
+    return flaws.decoded(kind, region, region_code, year)
 
 
 def _decode_10(code: str, today: datetime.date) -> Decoded:
-    problems: list[Problem] = []
+    flaws = _Flaws(code)
     kind = KIND_BY_10_DIGIT_TYPE.get(code[7], Kind.UNKNOWN)
     if kind is Kind.UNKNOWN:
-        problems.append(Problem.UNKNOWN_KIND)
+        flaws.add(Problem.UNKNOWN_KIND, 8, 8)
     region, region_code = region_from_code_prefix(code[0:4])
     if region is None:
-        problems.append(Problem.UNKNOWN_REGION)
+        flaws.add(Problem.UNKNOWN_REGION, 1, 4)
     year, future = _year(code[4:6], today)
     if future:
-        problems.append(Problem.YEAR_IN_FUTURE)
-    return Decoded(kind, region, region_code, year, tuple(problems))
+        flaws.add(Problem.YEAR_IN_FUTURE, 5, 6)
+    return flaws.decoded(kind, region, region_code, year)
 
 
 def digital_number_decode(
@@ -157,6 +201,15 @@ def looks_like_digital_number(number: str, *, today: datetime.date | None = None
     today = today or timezone.localdate()
     year = 2000 + int(number[:2])
     return 2019 <= year <= today.year and region_from_digital_prefix(number[2:4])[0] is not None
+
+
+def looks_like_digital_prefix(digits: str, *, today: datetime.date | None = None) -> bool:
+    """Tell whether digits could open a 数电 number (sane year, known region): a cut-off one."""
+    if len(digits) < 4 or not digits.isdigit():
+        return False
+    today = today or timezone.localdate()
+    year = 2000 + int(digits[:2])
+    return 2019 <= year <= today.year and region_from_digital_prefix(digits[2:4])[0] is not None
 
 
 def looks_like_code(code: str, *, today: datetime.date | None = None) -> bool:

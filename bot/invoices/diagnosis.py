@@ -6,6 +6,7 @@ flags: whether a person must act and whether the bot should keep watching.
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -151,9 +152,20 @@ KIND_LABELS = {
 
 
 def diagnosis_reply(
-    *, outcome: DiagnosisOutcome, fields: InvoiceFields, kind: str, region: str, watching: bool
+    *,
+    outcome: DiagnosisOutcome,
+    fields: InvoiceFields,
+    kind: str,
+    region: str,
+    watching: bool,
+    qr_fields: Iterable[str] = (),
 ) -> str:
-    """Render the plain-Chinese answer for a diagnosis."""
+    """Render the plain-Chinese answer for a diagnosis.
+
+    `qr_fields`: fields read from the invoice's QR code; the answer says where a wrong
+    value came from instead of calling it a typing slip.
+    """
+    qr_fields = sorted(qr_fields)
     context = {
         **outcome.context,
         "code": fields.invoice_code or "",
@@ -165,6 +177,9 @@ def diagnosis_reply(
         "region": outcome.context.get("region") or region,
         "watching": watching,
         "needs_person": outcome.needs_person,
+        "qr_fields": qr_fields,
+        "from_qr": bool(qr_fields),
+        "date_from_qr": "issue_date" in qr_fields,
     }
     return render_to_string(f"bot/invoices/diagnosis/{outcome.code.value}.txt", context).strip()
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bot.invoices.decoding import (
     compact_date,
+    extra_field_for,
     id_card_is_valid,
     invoice_decode,
     looks_like_code,
@@ -34,6 +35,17 @@ from bot.invoices.numerals import normalise
 
 CENT = Decimal("0.01")
 _DIGIT_ROLES = frozenset({Role.CODE, Role.NUMBER, Role.CHECK, Role.TAX_ID})
+# Kinds checked with an amount: a number typed without 元 or a label after the invoice and
+# its date is that amount. Only a total is named for the follower (a 数电 invoice has no
+# other amount to check); for a special invoice the amount typed may be the total by
+# mistake, so it stays unnamed and the check says which one it needs.
+_NEEDED_AMOUNT = {
+    ExtraField.AMOUNT_EXCLUDING_TAX: None,
+    ExtraField.VEHICLE_PRICE: None,
+    ExtraField.TOTAL_INCLUDING_TAX: Role.AMOUNT_TOTAL,
+}
+_BARE_AMOUNT_MAX_DIGITS = 7  # 8 digits are a number or a date
+_AFTER_BARE_AMOUNT = re.compile(r"\s*(?:$|[,，。;；!?！？\n、])|\s+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class InvoiceFields:
     seller_tax_id: str | None = None
     kind: str | None = None
     region: str | None = None
+    # 10 or 12 digits standing where a code would, that do not decode as one (the reply
+    # names them); never verified.
+    rejected_code: str | None = None
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -275,7 +290,14 @@ class _Extractor:
             elif span.kind == "digits":
                 if not self._labelled_digits(span, out, dates, amounts, tax_ids):
                     loose.append(span)
-        self._loose_digits(loose, out, dates, tax_ids)
+        self._loose_digits(loose, out, dates, tax_ids, amounts, bool(relative_dates))
+        if out.get("invoice_code"):
+            out.pop("rejected_code", None)
+        elif (rejected := out.get("rejected_code")) and looks_like_digital_number(
+            rejected + out.get("invoice_number", ""), today=self.today
+        ):
+            # A 数电 number cut into "code + number": kept as such, diagnosed as a split.
+            out["invoice_code"] = out.pop("rejected_code")
         labelled_dates = [d for labelled, d in dates if labelled]
         if dates:
             out["issue_date"] = (labelled_dates or [d for _lab, d in dates])[0]
@@ -323,7 +345,11 @@ class _Extractor:
         for kind, value in amounts:
             if kind is wanted and wanted is not None:
                 return kind, value
-        return amounts[0]
+        kind, value = amounts[0]
+        if kind is None and wanted is Role.AMOUNT_TOTAL:
+            # The one amount a 数电 invoice is checked with: "1130元" there is its total.
+            return wanted, value
+        return kind, value
 
     def _tax_token(self, span: _Span, tax_ids: list) -> None:
         value: str = span.value
@@ -364,7 +390,9 @@ class _Extractor:
             return True
         return False
 
-    def _loose_digits(self, loose: list[_Span], out, dates, tax_ids) -> None:
+    def _loose_digits(
+        self, loose: list[_Span], out, dates, tax_ids, amounts, relative_date: bool
+    ) -> None:
         """Classify unlabelled digit tokens by shape, then by order."""
         eights: list[_Span] = []
         twenties: list[str] = []
@@ -372,12 +400,11 @@ class _Extractor:
         for span in loose:
             digits: str = span.value
             n = len(digits)
-            if (
-                n in (10, 12)
-                and "invoice_code" not in out
-                and looks_like_code(digits, today=self.today)
-            ):
-                out["invoice_code"] = digits
+            if n in (10, 12) and "invoice_code" not in out:
+                if looks_like_code(digits, today=self.today):
+                    out["invoice_code"] = digits
+                else:
+                    out.setdefault("rejected_code", digits)
             elif n == 8:
                 eights.append(span)
             elif n == 20:
@@ -398,12 +425,54 @@ class _Extractor:
                 out["invoice_number"] = datey.pop(0).value
         if not have_date and datey:
             dates.append((False, compact_date(datey[0].value)))
+        bare = self._bare_amount(loose, out, have_dates=bool(dates) or relative_date)
+        if bare is not None and not amounts:
+            span, role = bare
+            amounts.append((role, Decimal(span.value).quantize(CENT)))
+            if span.value in sixes:
+                sixes.remove(span.value)  # the total of a 数电 invoice, not a check code
         if (
             sixes
             and "check_code" not in out
             and ("invoice_code" in out or "invoice_number" in out or "校验" in self.text)
         ):
             out["check_code"] = sixes[0]
+
+    def _bare_amount(
+        self, loose: list[_Span], out: dict, *, have_dates: bool
+    ) -> tuple[_Span, Role | None] | None:
+        """The amount typed without 元 after the invoice and its date, when the kind needs one.
+
+        "24110000000012345678 2026-11-03 1130": a 数电 number needs the total, so the one
+        short number left at the end is the total, not a check code or nothing.
+        """
+        identity = [v for v in (out.get("invoice_code"), out.get("invoice_number")) if v]
+        if not identity or not have_dates:
+            return None
+        decoded = invoice_decode(
+            code=out.get("invoice_code"), number=out.get("invoice_number"), today=self.today
+        )
+        need = extra_field_for(decoded.kind)
+        short = [s for s in loose if len(s.value) <= _BARE_AMOUNT_MAX_DIGITS]
+        if need not in _NEEDED_AMOUNT or len(short) != 1:
+            return None
+        role = _NEEDED_AMOUNT[need]
+        span = short[0]
+        if span.role is not None or span.value.startswith("0"):
+            return None
+        before = [s for s in self.spans if s.end <= span.start]
+        after_identity = any(s.kind == "digits" and s.value in identity for s in before)
+        after_date = any(s.kind in ("date", "relative_date") or self._is_date(s) for s in before)
+        if not (after_identity and after_date):
+            return None
+        if any(s.start >= span.end and s.kind != "skip" for s in self.spans):
+            return None  # not the last thing said
+        if not _AFTER_BARE_AMOUNT.match(self.text, span.end):
+            return None  # "3张", "2次": a count, not money
+        return span, role
+
+    def _is_date(self, span: _Span) -> bool:
+        return span.kind == "digits" and len(span.value) == 8 and bool(compact_date(span.value))
 
     def _twenty(self, digits: str, out: dict) -> None:
         if "invoice_code" in out or "invoice_number" in out:

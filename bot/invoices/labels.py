@@ -198,6 +198,15 @@ CANCEL_WORDS = frozenset(
     }
 )
 
+# A request to check an invoice again tomorrow (the whole message, punctuation aside):
+# "明天帮我复查", the quick reply the knowledge base offers, and its plain variants. It must
+# say 复查 or 明天 (明早, 明日): "帮我查一下" asks for a check now.
+RECHECK_REQUEST = re.compile(
+    r"(?:请|麻烦)?(?:你)?(?:明天|明早|明日)?(?:再)?(?:帮我|帮忙|给我)?(?:明天|明早|明日)?(?:再)?"
+    r"(?:复查|再查|查)(?:一下|一次|下)?(?:吧|呀|啊)?"
+)
+RECHECK_MUST_SAY = ("复查", "明天", "明早", "明日")
+
 # The label to read a bare answer with, by the field the bot asked for ("123456" after
 # "还需要校验码后6位" is a check code).
 ANSWER_LABELS: dict[str, str] = {

@@ -68,6 +68,11 @@ def _identity_stop(fields: InvoiceFields, decoded: Decoded) -> RuleStop | None:
     if code:
         if not code.isdigit():
             return RuleStop(Rule.BAD_CODE)
+        if len(code) in (10, 12) and Problem.UNKNOWN_REGION in decoded.problems:
+            # No region has these digits: a slip, not a document of another system.
+            return RuleStop(
+                Rule.BAD_CODE, {"rejected": code, "flaws": [f.as_json() for f in decoded.flaws]}
+            )
         # 财政票据 carry 8-digit codes; anything else of a known length but unknown kind
         # (定额, 通用机打, other non-VAT paper) is not from the VAT system either.
         if len(code) == 8 or (len(code) in (10, 12) and decoded.kind is Kind.UNKNOWN):

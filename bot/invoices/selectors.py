@@ -63,3 +63,19 @@ def verification_results_by_region(*, since: datetime.datetime) -> list[dict]:
         .annotate(count=Count("id"))
         .order_by("region", "result")
     )
+
+
+def verification_latest_of(
+    *, follower_id: int, since: datetime.datetime
+) -> VerificationRecord | None:
+    """The follower's latest check from the dialog since a moment (the invoice they mean)."""
+    return (
+        VerificationRecord.objects.filter(
+            follower_id=follower_id,
+            source=VerificationRecord.Source.DIALOG,
+            created_at__gte=since,
+        )
+        .exclude(invoice_number="")
+        .order_by("-created_at", "-id")
+        .first()
+    )

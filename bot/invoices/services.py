@@ -1,6 +1,7 @@
 """Writes of the invoice app: checking an invoice and queued checks (the ledger: ledger.py)."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
@@ -13,11 +14,16 @@ from bot.invoices.diagnosis import Diagnosis, diagnosis_make, diagnosis_reply
 from bot.invoices.extraction import InvoiceFields
 from bot.invoices.kinds import Kind
 from bot.invoices.models import DailyCheckCount, Result, VerificationRecord
-from bot.invoices.rules import limit_check, rules_check
+from bot.invoices.rules import Rule, RuleStop, limit_check, rules_check
 from bot.invoices.signals import invoice_check_needs_person
 from bot.invoices.verification import ChainResult, VerifyRequest, verify_chain
 from bot.invoices.verification import verification_is_fast as verification_is_fast  # for dialog
-from bot.invoices.watching import STILL_MISSING, invoice_watch_settle, invoice_watch_start
+from bot.invoices.watching import (
+    STILL_MISSING,
+    invoice_watch_settle,
+    invoice_watch_start,
+    invoice_watch_tomorrow,
+)
 from bot.notices.models import NoticeKind
 from bot.notices.services import notice_send
 from support import metrics
@@ -117,21 +123,30 @@ def _issuer(*, given: str, chain: ChainResult | None) -> str:
     return ""
 
 
-def _check_run(
-    *, record: VerificationRecord, fields: InvoiceFields, start_watch: bool
-) -> CheckOutcome:
-    today = timezone.localdate()
-    fields, decoded = _resolved(fields, today)
-    limit = settings.INVOICE_DAILY_CHECK_LIMIT
-    stop = rules_check(
+def _rules_stop(fields: InvoiceFields, decoded: Decoded, today: datetime.date) -> RuleStop | None:
+    """The rule that stops a check of these (resolved) fields before any call, if one does."""
+    return rules_check(
         fields=fields,
         decoded=decoded,
         kind=fields.kind,
         today=today,
         checks_today=0,
-        daily_limit=limit,
+        daily_limit=settings.INVOICE_DAILY_CHECK_LIMIT,
         max_age_years=settings.INVOICE_MAX_AGE_YEARS,
     )
+
+
+def _check_run(
+    *,
+    record: VerificationRecord,
+    fields: InvoiceFields,
+    start_watch: bool,
+    read_from_qr: Iterable[str] = (),
+) -> CheckOutcome:
+    today = timezone.localdate()
+    fields, decoded = _resolved(fields, today)
+    limit = settings.INVOICE_DAILY_CHECK_LIMIT
+    stop = _rules_stop(fields, decoded, today)
     chain: ChainResult | None = None
     if stop is None:
         # Counted only once the fields are sound; the row lock serialises checks of one invoice.
@@ -166,6 +181,7 @@ def _check_run(
         kind=fields.kind,
         region=fields.region,
         watching=watch is not None,
+        qr_fields=read_from_qr,
     )
     for name, value in _record_fields(fields).items():
         setattr(record, name, value)
@@ -174,6 +190,7 @@ def _check_run(
     record.diagnosis = outcome.code.value
     record.details = {
         **outcome.context,
+        **({"read_from_qr": sorted(read_from_qr)} if read_from_qr else {}),
         "attempts": [
             {"backend": a.backend, "result": a.result.value, "error": a.error}
             for a in (chain.attempts if chain else ())
@@ -216,23 +233,35 @@ def invoice_check(
     fields: InvoiceFields,
     source: str = VerificationRecord.Source.DIALOG,
     start_watch: bool = True,
+    read_from_qr: Iterable[str] = (),
 ) -> CheckOutcome:
-    """Check one invoice: rules, then the backends; record it, diagnose it, maybe watch it."""
+    """Check one invoice: rules, then the backends; record it, diagnose it, maybe watch it.
+
+    `read_from_qr`: the names of the fields read from the invoice's QR code rather than
+    typed (the answer then never calls them a typing slip).
+    """
+    read_from_qr = frozenset(read_from_qr)
     record = VerificationRecord.objects.create(
         follower_id=follower_id, source=source, **_record_fields(fields)
     )
-    return _check_run(record=record, fields=fields, start_watch=start_watch)
+    return _check_run(
+        record=record, fields=fields, start_watch=start_watch, read_from_qr=read_from_qr
+    )
 
 
 @transaction.atomic
-def invoice_check_queue(*, follower_id: int, fields: InvoiceFields) -> VerificationRecord:
+def invoice_check_queue(
+    *, follower_id: int, fields: InvoiceFields, read_from_qr: Iterable[str] = ()
+) -> VerificationRecord:
     """Record a pending check and run it in a task after commit; the result is pushed."""
     from bot.invoices.tasks import invoice_check_push
 
+    qr = sorted(set(read_from_qr))
     record = VerificationRecord.objects.create(
         follower_id=follower_id,
         source=VerificationRecord.Source.DIALOG,
         issuer=(fields.seller_tax_id or "").strip()[:32],
+        details={"read_from_qr": qr} if qr else {},
         **_record_fields(fields),
     )
     transaction.on_commit(lambda: invoice_check_push.delay(record.pk))
@@ -249,7 +278,12 @@ def invoice_check_push_run(*, record_id: int) -> CheckOutcome | None:
     )
     if record is None:
         return None
-    outcome = _check_run(record=record, fields=record_fields(record), start_watch=True)
+    outcome = _check_run(
+        record=record,
+        fields=record_fields(record),
+        start_watch=True,
+        read_from_qr=frozenset(record.details.get("read_from_qr") or ()),
+    )
     if record.follower_id:
         notice_send(
             kind=NoticeKind.INVOICE_CHECK_RESULT,
@@ -265,3 +299,35 @@ def invoice_check_push_run(*, record_id: int) -> CheckOutcome | None:
                 outcome=outcome,
             )
     return outcome
+
+
+@dataclass(frozen=True)
+class RecheckOutcome:
+    """A re-check the follower asked for: set (`watch_id`, `next_check_at`), or refused
+    because the fields cannot be checked on any day (`check`: that answer, told now)."""
+
+    watch_id: int | None = None
+    next_check_at: datetime.datetime | None = None
+    check: CheckOutcome | None = None
+
+
+@transaction.atomic
+def invoice_recheck_schedule(
+    *, follower_id: int, fields: InvoiceFields, read_from_qr: Iterable[str] = ()
+) -> RecheckOutcome:
+    """Re-check an invoice tomorrow morning, as the follower asked (明天帮我复查).
+
+    The rules run first, without a call: fields that no day will make checkable (a wrong
+    region, a bad date, a missing field …) get their answer now instead of tomorrow. An
+    invoice issued today is exactly what tomorrow fixes; so is today's check limit.
+    """
+    today = timezone.localdate()
+    resolved, decoded = _resolved(fields, today)
+    stop = _rules_stop(resolved, decoded, today)
+    if stop is not None and stop.rule is not Rule.ISSUED_TODAY:
+        outcome = invoice_check(
+            follower_id=follower_id, fields=fields, start_watch=False, read_from_qr=read_from_qr
+        )
+        return RecheckOutcome(check=outcome)
+    watch = invoice_watch_tomorrow(follower_id=follower_id, fields=resolved)
+    return RecheckOutcome(watch_id=watch.pk, next_check_at=watch.next_check_at)

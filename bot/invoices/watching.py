@@ -90,6 +90,29 @@ def invoice_watch_start(
         return InvoiceWatch.objects.get(**key)
 
 
+@transaction.atomic
+def invoice_watch_tomorrow(*, follower_id: int, fields: InvoiceFields) -> InvoiceWatch:
+    """Re-check an invoice tomorrow morning, as the follower asked (明天帮我复查).
+
+    An active watch of the invoice is reused: one due later is brought forward to the
+    morning, one due sooner keeps its time (and goes on re-checking after it), and one
+    whose window would close before the morning is given a window from then on.
+    """
+    watch = invoice_watch_start(follower_id=follower_id, fields=fields, issued_today=True)
+    watch = InvoiceWatch.objects.select_for_update().get(pk=watch.pk)
+    morning = _next_morning(timezone.now())
+    changed = []
+    if watch.expires_at <= morning:
+        watch.expires_at = morning + datetime.timedelta(days=max(settings.INVOICE_WATCH_DAYS, 1))
+        changed.append("expires_at")
+    if watch.next_check_at > morning:
+        watch.next_check_at = morning
+        changed.append("next_check_at")
+    if changed:
+        watch.save(update_fields=changed)
+    return watch
+
+
 def invoice_watch_settle(*, follower_id: int, fields: InvoiceFields) -> int:
     """End the follower's active watch of an invoice they have just had an answer for."""
     return InvoiceWatch.objects.filter(

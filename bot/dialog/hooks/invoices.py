@@ -13,17 +13,26 @@ answers) but is kept in case the invoice's code and number follow.
 When a diagnosis says a person must act, the conversation is escalated with a
 snapshot of the invoice and the reply gives both the diagnosis and the ticket.
 A photo sent while the follower has an active ticket is added to it as well.
+
+Reading slips the dialog owns: a typed 10- or 12-digit code that does not decode is
+not kept, and the reply says which digits are wrong; fields read from a QR code are
+remembered as such (`qr` in the state) until typed over, so an answer never calls them
+a typing slip; "明天帮我复查" sets a re-check for tomorrow morning (`recheck_*`); the
+knowledge base's list of causes of "not found" drops "not a Beijing invoice" when the
+invoice is known to be one (`causes_*`).
 """
 
 import datetime
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from bot.conversations.models import Attachment, Message
 from bot.conversations.services import attachment_store
@@ -32,15 +41,29 @@ from bot.dialog.state import Turn
 from bot.helpdesk import handoff
 from bot.helpdesk.backend import ticket_replies_waiting_send
 from bot.helpdesk.escalation import invoice_escalate, message_ref
-from bot.invoices.decoding import extra_field_for, invoice_decode
+from bot.invoices.decoding import (
+    Problem,
+    code_decode,
+    extra_field_for,
+    invoice_decode,
+    looks_like_digital_prefix,
+)
 from bot.invoices.extraction import InvoiceFields, fields_extract
 from bot.invoices.kinds import ExtraField, Kind
-from bot.invoices.labels import ANSWER_LABELS, CANCEL_WORDS
+from bot.invoices.labels import ANSWER_LABELS, CANCEL_WORDS, RECHECK_MUST_SAY, RECHECK_REQUEST
 from bot.invoices.numerals import normalise
 from bot.invoices.photos import PhotoError, PhotoFailure, photo_fetch
 from bot.invoices.qr import DECODE_BUDGET_SECONDS, qr_image_decode
-from bot.invoices.services import invoice_check, invoice_check_queue
+from bot.invoices.regions import HOME_REGION, PLANNED_CITIES, PROVINCES
+from bot.invoices.selectors import verification_latest_of
+from bot.invoices.services import (
+    invoice_check,
+    invoice_check_queue,
+    invoice_recheck_schedule,
+    record_fields,
+)
 from bot.invoices.verification import verification_is_fast
+from bot.nlu.loader import current_index
 from bot.nlu.vocabulary import Intent, NluAction
 from bot.notices.models import NoticeKind
 from bot.notices.services import notice_send
@@ -51,10 +74,27 @@ from tickets.models import Ticket
 _PUNCTUATION = re.compile(r"[\s,，。.!！?？~～、；;：:]+")
 # A bare short number is a quick-reply choice ("1", "2") or a rating, never an invoice field.
 _QUICK_REPLY = re.compile(r"\s*\d{1,2}\s*")
-_IDENTITY = ("invoice_code", "invoice_number")
+_IDENTITY = ("invoice_code", "invoice_number", "rejected_code")
 _DIGIT = re.compile(r"\d")
 # Download and decoding of a photo should be over by then, leaving time for the check.
 _PHOTO_SECONDS = 3.5
+# "明天帮我复查" with no invoice in the conversation: the follower's last check this recent.
+RECHECK_RECENT = datetime.timedelta(hours=1)
+# Flaws of a code that a document outside the VAT system would also have (定额, 通用机打).
+_NON_VAT_FLAWS = frozenset({Problem.UNKNOWN_KIND, Problem.BAD_LEADING_DIGIT})
+# The knowledge-base entry whose answer lists the causes of "not found", the region among
+# them; its variant for an invoice known to be from the home region is a template.
+NOT_FOUND_CAUSES_ENTRY = "not_found_general"
+# Matching patterns (not user-facing): the follower says the invoice is a home-region one.
+_HOME_INVOICE_SAID = re.compile(
+    rf"{HOME_REGION}(?:本地)?(?:开|开具|开出|开出来)?(?:的)?(?:发票|票|专票|普票|数电票|电子发票)"
+    rf"|(?:在|是){HOME_REGION}(?:开|开具)"
+)
+_OTHER_REGIONS = [n for n in (*PROVINCES.values(), *PLANNED_CITIES.values()) if n != HOME_REGION]
+_ELSEWHERE_WORDS = ("外地", "外省", "外市", "异地", "跨省", "跨地区", "跨区域", "省外")
+_ELSEWHERE_SAID = re.compile(
+    "|".join((*_ELSEWHERE_WORDS, f"不是{HOME_REGION}", f"非{HOME_REGION}", *_OTHER_REGIONS))
+)
 
 
 def _render(template: str, **context) -> str:
@@ -81,12 +121,28 @@ def _state_get(turn: Turn) -> dict | None:
 
 
 def _state_set(
-    turn: Turn, *, fields: dict, done: bool, from_photo: bool = False, started: bool = True
+    turn: Turn,
+    *,
+    fields: dict,
+    done: bool,
+    from_photo: bool = False,
+    started: bool = True,
+    recheck: bool = False,
+    qr: Sequence[str] = (),
 ) -> None:
-    """Keep the conversation's fields; `started` is False for fields kept from a question."""
+    """Keep the conversation's fields; `started` is False for fields kept from a question.
+
+    `recheck`: the follower asked for a re-check tomorrow, set once the fields are complete;
+    `qr`: the fields read from a QR code and not typed over since.
+    """
     state = {"fields": fields, "done": done, "from_photo": from_photo}
     if not started:
         state["stashed"] = True
+    if recheck:
+        state["recheck"] = True
+    qr = sorted(name for name in qr if name in fields)
+    if qr:
+        state["qr"] = qr
     turn.state.invoice_set(state)
 
 
@@ -109,6 +165,8 @@ def _merge(old: dict, new: InvoiceFields) -> dict:
             merged.pop("invoice_number", None)
     if "amount" in incoming and "amount_kind" not in incoming:
         merged.pop("amount_kind", None)
+    if "rejected_code" in incoming:
+        merged.pop("invoice_code", None)  # asked again: the wrong code replaces the old one
     if any(name in incoming for name in _IDENTITY):
         merged.pop("kind", None)  # decoded again below; a QR's kind only holds for its invoice
         merged.pop("region", None)
@@ -126,6 +184,36 @@ def _decoded(data: dict) -> dict:
         if decoded.region:
             data["region"] = decoded.region
     return data
+
+
+def _screened(fields: InvoiceFields, old: dict) -> InvoiceFields:
+    """Keep a typed code only when it decodes; one that does not is named in the reply.
+
+    Ten or twelve digits typed as a code (labelled or not) whose region, year, kind or
+    first digit is impossible would only be refused later, or sent to a backend that
+    finds nothing. A 数电 number cut into "code + number" is kept: the check names it.
+    """
+    code = fields.invoice_code or fields.rejected_code
+    if not code or len(code) not in (10, 12) or not code.isdigit():
+        return fields
+    number = fields.invoice_number or old.get("invoice_number")
+    if invoice_decode(code=code, number=number).flaws:
+        return replace(fields, invoice_code=None, rejected_code=code, kind=None, region=None)
+    return replace(fields, invoice_code=code, rejected_code=None)
+
+
+def _rejection(code: str | None) -> dict:
+    """What the reply says about a typed code that does not decode."""
+    if not code:
+        return {}
+    flaws = code_decode(code).flaws
+    digital = len(code) == 12 and looks_like_digital_prefix(code)
+    return {
+        "rejected": code,
+        "flaws": [flaw.as_json() for flaw in flaws],
+        "digital_hint": digital,
+        "non_vat_hint": not digital and any(f.problem in _NON_VAT_FLAWS for f in flaws),
+    }
 
 
 def _missing(data: dict) -> tuple[list[str], str | None]:
@@ -186,12 +274,22 @@ def _is_cancel(text: str) -> bool:
 
 
 # -- the check ----------------------------------------------------------------------------
-def _advance(turn: Turn, data: dict, *, from_photo: bool = False) -> str:
-    """Ask for what is missing, or check the invoice."""
+def _advance(
+    turn: Turn,
+    data: dict,
+    *,
+    from_photo: bool = False,
+    recheck: bool = False,
+    qr: Sequence[str] = (),
+) -> str:
+    """Ask for what is missing, or check the invoice (or set the re-check asked for)."""
+    data = dict(data)
+    rejected = data.pop("rejected_code", None)
     missing, wrong_amount = _missing(data)
     fields = _fields_from_state(data)
+    flags = {"from_photo": from_photo, "recheck": recheck, "qr": qr}
     if missing:
-        _state_set(turn, fields=data, done=False, from_photo=from_photo)
+        _state_set(turn, fields=data, done=False, **flags)
         return _render(
             "invoice_need",
             fields=fields,
@@ -200,16 +298,20 @@ def _advance(turn: Turn, data: dict, *, from_photo: bool = False) -> str:
             has_fields=any(k not in ("kind", "region") for k in data),
             missing=missing,
             wrong_amount=wrong_amount,
+            recheck=recheck,
+            **_rejection(rejected),
         )
-    _state_set(turn, fields=data, done=True, from_photo=from_photo)
-    return _check(turn, fields, from_photo=from_photo)
+    if recheck:
+        return _recheck_set(turn, data, fields, from_photo=from_photo, qr=qr)
+    _state_set(turn, fields=data, done=True, **flags)
+    return _check(turn, fields, from_photo=from_photo, qr=qr)
 
 
-def _check(turn: Turn, fields: InvoiceFields, *, from_photo: bool) -> str:
+def _check(turn: Turn, fields: InvoiceFields, *, from_photo: bool, qr: Sequence[str] = ()) -> str:
     context = {"fields": fields, "kind": fields.kind, "region": fields.region}
     if verification_is_fast():
         message = turn.message
-        outcome = invoice_check(follower_id=message.follower_id, fields=fields)
+        outcome = invoice_check(follower_id=message.follower_id, fields=fields, read_from_qr=qr)
         reply = _render(
             "invoice_result", outcome_text=outcome.reply, from_photo=from_photo, **context
         )
@@ -223,8 +325,38 @@ def _check(turn: Turn, fields: InvoiceFields, *, from_photo: bool) -> str:
             if notice:
                 reply = f"{reply}\n\n{notice}"
         return reply
-    invoice_check_queue(follower_id=turn.message.follower_id, fields=fields)
+    invoice_check_queue(follower_id=turn.message.follower_id, fields=fields, read_from_qr=qr)
     return _render("invoice_checking", **context)
+
+
+def _day_word(moment: datetime.datetime) -> str:
+    """今天 / 明天 / 后天 for a moment in the next days; empty after (the date says it)."""
+    days = (timezone.localtime(moment).date() - timezone.localdate()).days
+    return {0: "今天", 1: "明天", 2: "后天"}.get(days, "")
+
+
+def _recheck_set(
+    turn: Turn, data: dict, fields: InvoiceFields, *, from_photo: bool, qr: Sequence[str]
+) -> str:
+    """Set the re-check asked for, or say now why these fields cannot be checked."""
+    outcome = invoice_recheck_schedule(
+        follower_id=turn.message.follower_id, fields=fields, read_from_qr=qr
+    )
+    context = {"fields": fields, "kind": fields.kind, "region": fields.region}
+    if outcome.check is not None:
+        # The wish stays: once the follower corrects the field, the re-check is set.
+        _state_set(turn, fields=data, done=True, from_photo=from_photo, recheck=True, qr=qr)
+        return _render("invoice_recheck_refused", outcome_text=outcome.check.reply, **context)
+    _state_set(turn, fields=data, done=True, from_photo=from_photo, qr=qr)
+    at = timezone.localtime(outcome.next_check_at)
+    return _render(
+        "invoice_recheck_set",
+        at=at,
+        day=_day_word(at),
+        code=fields.invoice_code or "",
+        number=fields.invoice_number or "",
+        **context,
+    )
 
 
 # -- hooks the router calls ---------------------------------------------------------------
@@ -252,21 +384,24 @@ def slots_act(turn: Turn) -> str | None:
     collecting = state is not None and not state.get("done")
     old = state["fields"] if state else {}
     awaiting = _missing(old)[0][0] if collecting and _missing(old)[0] else None
-    fields = _read_answer(text, awaiting)
-    if fields.is_empty and not fields.seller_tax_id:
+    fields = _screened(_read_answer(text, awaiting), old)
+    if fields.is_empty and not fields.seller_tax_id and not fields.rejected_code:
         return None
-    has_identity = bool(fields.invoice_code or fields.invoice_number)
+    has_identity = bool(fields.invoice_code or fields.invoice_number or fields.rejected_code)
     if state is None and not has_identity:
         # A date or an amount alone is usually part of a question ("5月13日开的票查不到"):
         # the NLU answers it, and the fields wait here in case the invoice follows.
         _state_set(turn, fields=_merge({}, fields), done=False, started=False)
         return None
-    if state is not None and state.get("done") and has_identity:
+    another = state is not None and bool(state.get("done")) and has_identity
+    if another:
         old = {}  # another invoice
     merged = _merge(old, fields)
     if state is not None and state.get("done") and merged == old:
         return None  # nothing new about the invoice just checked: let the NLU answer
-    return _advance(turn, merged)
+    typed = _fields_to_state(fields)
+    qr = () if state is None or another else [n for n in state.get("qr", ()) if n not in typed]
+    return _advance(turn, merged, recheck=bool(state and state.get("recheck")), qr=qr)
 
 
 def start_wants(turn: Turn) -> bool:
@@ -279,7 +414,13 @@ def start_act(turn: Turn) -> str | None:
     """Start a check, or resume the one being collected."""
     state = _state_get(turn)
     if state is not None and not state.get("done") and state["fields"]:
-        return _advance(turn, state["fields"], from_photo=state.get("from_photo", False))
+        return _advance(
+            turn,
+            state["fields"],
+            from_photo=state.get("from_photo", False),
+            recheck=bool(state.get("recheck")),
+            qr=state.get("qr", ()),
+        )
     return invoice_start(turn)
 
 
@@ -366,7 +507,20 @@ def invoice_photo(turn: Turn) -> str:
             photo_retry_queue(message=turn.message)
             return _render("invoice_photo_retrying")
         return _render("invoice_photo_failed", reason=read.failure)
-    return _advance(turn, _decoded(_fields_to_state(read.fields)), from_photo=True)
+    state = _state_get(turn)
+    data = _decoded(_fields_to_state(read.fields))
+    return _advance(
+        turn,
+        data,
+        from_photo=True,
+        recheck=bool(state and state.get("recheck")),
+        qr=_qr_names(read.fields),
+    )
+
+
+def _qr_names(fields: InvoiceFields) -> list[str]:
+    """The fields a QR code gave (what the follower did not type)."""
+    return [name for name in _fields_to_state(fields) if name not in ("kind", "region")]
 
 
 def photo_retry_queue(*, message: Message) -> None:
@@ -399,7 +553,11 @@ def photo_retry_run(*, message_id: int) -> str:
         if read.data:
             attachment_store(message=message, kind=Attachment.Kind.IMAGE, data=read.data)
         if read.fields is not None:
-            invoice_check_queue(follower_id=message.follower_id, fields=read.fields)
+            invoice_check_queue(
+                follower_id=message.follower_id,
+                fields=read.fields,
+                read_from_qr=_qr_names(read.fields),
+            )
             return "checked"
         notice_send(
             kind=NoticeKind.INVOICE_CHECK_RESULT,
@@ -408,3 +566,89 @@ def photo_retry_run(*, message_id: int) -> str:
             idempotency_key=f"photo-retry:{message.pk}",
         )
     return read.failure
+
+
+# -- "明天帮我复查" ---------------------------------------------------------------------
+def is_recheck_request(text: str) -> bool:
+    """Whether a message (or the offered choice it picked) asks to re-check tomorrow."""
+    core = _PUNCTUATION.sub("", text or "")
+    if len(core) > 14 or not any(word in core for word in RECHECK_MUST_SAY):
+        return False
+    return RECHECK_REQUEST.fullmatch(core) is not None
+
+
+def recheck_wants(turn: Turn) -> bool:
+    """Whether the follower asked for a re-check tomorrow, typed or picked from the choices."""
+    nlu = turn.understood
+    return nlu is not None and is_recheck_request(nlu.choice or turn.text or "")
+
+
+def _with_identity(data: dict | None) -> bool:
+    return bool(data) and bool(data.get("invoice_code") or data.get("invoice_number"))
+
+
+def recheck_act(turn: Turn) -> str:
+    """Set a re-check tomorrow of the invoice the conversation knows, or ask for it first.
+
+    The invoice known: the fields of this conversation (given, or just checked), else the
+    follower's last check within `RECHECK_RECENT`.
+    """
+    state = _state_get(turn)
+    if _started(state) and _with_identity(state["fields"]):
+        return _advance(
+            turn,
+            state["fields"],
+            from_photo=bool(state.get("from_photo")),
+            recheck=True,
+            qr=state.get("qr", ()),
+        )
+    record = verification_latest_of(
+        follower_id=turn.message.follower_id, since=timezone.now() - RECHECK_RECENT
+    )
+    if record is not None:
+        known = {k: v for k, v in _fields_to_state(record_fields(record)).items() if v != ""}
+        return _advance(turn, _decoded(known), recheck=True)
+    fields = state["fields"] if state else {}  # a date a question left is kept
+    if fields:
+        return _advance(turn, fields, recheck=True)
+    _state_set(turn, fields={}, done=False, recheck=True)
+    return _render("invoice_recheck_ask")
+
+
+# -- the causes of "not found", for a home-region invoice -----------------------------
+def _home_invoice(turn: Turn) -> str | None:
+    """How the conversation knows the invoice is a home-region one: "invoice", "said", or None."""
+    state = _state_get(turn)
+    if state is not None and state["fields"].get("region") == HOME_REGION:
+        return "invoice"
+    text = normalise(turn.text or "")
+    if _HOME_INVOICE_SAID.search(text) and not _ELSEWHERE_SAID.search(text):
+        return "said"
+    return None
+
+
+def causes_wants(turn: Turn) -> bool:
+    """Whether the NLU listed the causes of "not found" for an invoice known to be local."""
+    nlu = turn.understood
+    if nlu is None or nlu.action != NluAction.ANSWER or nlu.intent != Intent.INVOICE_NOT_FOUND:
+        return False
+    if (turn.state.nlu or {}).get("entry") != NOT_FOUND_CAUSES_ENTRY:
+        return False
+    return _home_invoice(turn) is not None
+
+
+def causes_act(turn: Turn) -> None:
+    """Put the home-region list of causes in place of the knowledge base's general one.
+
+    The answer's choices (and whatever later hooks add) stay as they are: the understood
+    reply is rewritten and the chain goes on, so the incident notice still follows it.
+    """
+    source = _home_invoice(turn)
+    nlu = turn.understood
+    index = current_index(version=turn.kb_version)
+    entry = next((e for e in index.entries if e.key == NOT_FOUND_CAUSES_ENTRY), None)
+    if source is None or entry is None or not nlu.text.startswith(entry.answer):
+        return None  # an operator rewrote the answer: theirs stands
+    text = _render("invoice_not_found_home", source=source, home=HOME_REGION)
+    turn.understood = replace(nlu, text=text + nlu.text[len(entry.answer) :])
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.nlu import context as ctx
 from bot.nlu.kbindex import Analysis, Entry, KbIndex
@@ -38,6 +38,8 @@ class NluReply:
     action: NluAction
     quick_replies: list[str]
     candidates: list[tuple[str, float]]
+    # The offered option this message picked ("1", or the option's own words): its label.
+    choice: str = ""
 
 
 def nlu_fixed_reply(*, key: str) -> str:
@@ -124,11 +126,17 @@ def _out_of_scope(
 
 
 def _resolve(
-    index: KbIndex, state: ctx.ConversationState, text: str, analysis: Analysis
+    index: KbIndex,
+    state: ctx.ConversationState,
+    text: str,
+    analysis: Analysis,
+    option: ctx.Option | None,
 ) -> tuple[Classification | None, Entry | None, str]:
-    """Return (classification, entry to answer, topic text) using the conversation state."""
+    """Return (classification, entry to answer, topic text) using the conversation state.
+
+    `option`: the offered option the message picked (`ctx.pick_option`), if any.
+    """
     norm = analysis.normalised
-    option = ctx.pick_option(state, norm)
     if option is not None:
         chosen = _entry(index, option.entry)
         if chosen is not None:
@@ -201,7 +209,9 @@ def nlu_understand(
             NluReply(_reply(index, Reply.EMPTY), Intent.OOS, 0.0, NluAction.EMPTY, [], [])
         )
 
-    c, entry, topic_text = _resolve(index, state, text, analysis)
+    option = ctx.pick_option(state, analysis.normalised)
+    choice = option.label if option is not None else ""
+    c, entry, topic_text = _resolve(index, state, text, analysis, option)
     if c is None and entry is None:
         labels = split_lines(_reply(index, Reply.STILL_UNSOLVED_OPTIONS))
         reply = NluReply(
@@ -211,6 +221,7 @@ def nlu_understand(
             action=NluAction.ANSWER,
             quick_replies=labels,
             candidates=[(state.intent or Intent.OOS, 1.0)],
+            choice=choice,
         )
         state.options = [ctx.Option(label=label) for label in labels]
         state.misses = 0
@@ -221,7 +232,7 @@ def nlu_understand(
         reply, options = _answer(index, entry, c)
         state.misses = 0
         if entry.intent == Intent.THANKS_BYE:
-            return Understood(reply, forget=True)
+            return Understood(replace(reply, choice=choice), forget=True)
         if entry.intent not in NO_TOPIC_INTENTS:
             state.intent, state.entry, state.topic_text = entry.intent, entry.key, topic_text[-200:]
     elif c.action == NluAction.CLARIFY:
@@ -233,4 +244,4 @@ def nlu_understand(
         if reply.action == NluAction.OFFER_HUMAN:
             state.misses = 0
     state.options = options
-    return Understood(reply, context=state)
+    return Understood(replace(reply, choice=choice), context=state)

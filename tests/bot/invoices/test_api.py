@@ -86,6 +86,12 @@ def test_extract_reads_fields_from_text(staff):
     assert data["issue_date"] == "2024-06-01"
     assert data["check_code"] == "567890"
     assert data["region"] == "北京"
+    assert data["rejected_code"] is None
+
+
+def test_extract_names_a_code_that_does_not_decode(staff):
+    data = _post(staff, "/api/invoices/extract/", {"text": "211002400211 12345678"}).json()
+    assert (data["invoice_code"], data["rejected_code"]) == (None, "211002400211")
 
 
 def test_extract_needs_text(staff):

@@ -12,6 +12,7 @@ from bot.invoices.decoding import (
     invoice_decode,
     looks_like_code,
     looks_like_digital_number,
+    looks_like_digital_prefix,
     uscc_is_valid,
 )
 from bot.invoices.kinds import ExtraField, Kind
@@ -173,3 +174,39 @@ def test_compact_dates_and_id_cards():
     assert compact_date("20050513", TODAY) is None  # too old for an invoice
     assert id_card_is_valid("11010519491231002X")
     assert not id_card_is_valid("110105194912310021")
+
+
+@pytest.mark.parametrize(
+    ("code", "flaws"),
+    [
+        ("211001900211", [("bad_leading_digit", 1, 1, "2")]),
+        ("019901900211", [("unknown_region", 2, 5, "1990")]),
+        ("011009900211", [("year_in_future", 6, 7, "99")]),
+        ("011001900299", [("unknown_kind", 11, 12, "99")]),
+        ("9900191130", [("unknown_region", 1, 4, "9900")]),
+        ("1100994430", [("year_in_future", 5, 6, "99"), ("unknown_kind", 8, 8, "4")]),
+        ("011001900211", []),
+        ("4403241130", []),
+    ],
+)
+def test_each_flaw_names_its_digits_and_their_positions(code, flaws):
+    decoded = code_decode(code, today=TODAY)
+    assert [(f.problem.value, f.first, f.last, f.digits) for f in decoded.flaws] == flaws
+    assert set(decoded.problems) == {Problem(p) for p, *_ in flaws}
+
+
+def test_a_flaw_of_the_year_says_which_year():
+    [flaw] = code_decode("011009900211", today=TODAY).flaws
+    assert flaw.as_json() == {
+        "problem": "year_in_future",
+        "first": 6,
+        "last": 7,
+        "digits": "99",
+        "year": 2099,
+    }
+
+
+def test_a_code_that_opens_a_digital_number_is_told_apart():
+    assert looks_like_digital_prefix("241170000002", today=TODAY)
+    assert not looks_like_digital_prefix("211002400211", today=TODAY)  # 2021, region 10
+    assert not looks_like_digital_prefix("261170000002", today=TODAY)  # 2026 is after today

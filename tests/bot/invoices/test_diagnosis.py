@@ -188,3 +188,27 @@ def test_replies_are_plain_text():
     reply = _check(fields).reply
     assert "A&B <商贸>" in reply
     assert "{%" not in reply and "&amp;" not in reply
+
+
+def test_a_code_of_no_region_is_named_before_any_call():
+    outcome = _check(special_fields(invoice_code="9900241130"))
+    assert outcome.diagnosis is Diagnosis.BAD_INPUT
+    assert "“9900241130”不是有效的发票代码：第1–4位是地区码，“9900”不对应任何省市" in outcome.reply
+
+
+@pytest.mark.parametrize(
+    ("fields", "diagnosis"),
+    [
+        (
+            ordinary_fields(invoice_code="011001900211", issue_date=datetime.date(2019, 3, 1)),
+            "too_old",
+        ),
+        (ordinary_fields(issue_date=datetime.date(2023, 12, 31)), "bad_date"),  # before its code
+    ],
+)
+def test_a_date_read_from_a_qr_code_is_no_typing_slip(fields, diagnosis):
+    typed = _check(fields)
+    read = invoice_check(follower_id=None, fields=fields, read_from_qr=["issue_date"])
+    assert typed.diagnosis == read.diagnosis == diagnosis
+    assert "输错" in typed.reply
+    assert "从发票二维码读到的开票日期" in read.reply and "输错" not in read.reply

@@ -183,3 +183,64 @@ def test_a_written_date_wins_over_today_in_the_same_message():
     assert fields.issue_date == datetime.date(2026, 11, 30)
     alone = fields_extract("今天开的票，号码12345678", today=today)
     assert alone.issue_date == today
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["211002400211 号码12345678", "1234567890 12345678 2025年5月13日", "019901900211"],
+)
+def test_an_unlabelled_code_that_does_not_decode_is_kept_apart(text):
+    fields = fields_extract(text, today=TODAY)
+    assert fields.invoice_code is None
+    assert fields.rejected_code == text.split()[0]
+
+
+def test_a_valid_code_beside_a_wrong_one_wins():
+    fields = fields_extract("211002400211 011001900211 12345678", today=TODAY)
+    assert (fields.invoice_code, fields.rejected_code) == ("011001900211", None)
+
+
+def test_a_digital_number_cut_in_two_is_kept_as_code_and_number_for_the_diagnosis():
+    fields = fields_extract("241170000002 12341234", today=TODAY)
+    assert (fields.invoice_code, fields.invoice_number) == ("241170000002", "12341234")
+    assert fields.kind == "digital" and fields.rejected_code is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "kind"),
+    [
+        ("25117000000111222333 2025-06-01 1130", "1130.00", "total"),
+        ("25117000000111222333，2025年6月1日，1130", "1130.00", "total"),
+        ("2025-06-01 25117000000111222333 113000", "113000.00", "total"),  # not a check code
+        ("25117000000111222333 昨天开的 1130", "1130.00", "total"),
+        ("25117000000111222333 2025-06-01 1130元", "1130.00", "total"),
+        # A special invoice's amount may be the total typed by mistake: read, not named.
+        ("1100241130 00112233 2025-06-01 1000", "1000.00", None),
+    ],
+)
+def test_a_bare_amount_after_the_invoice_and_its_date_is_the_amount_it_needs(text, amount, kind):
+    fields = fields_extract(text, today=TODAY)
+    assert (fields.as_json()["amount"], fields.amount_kind, fields.check_code) == (
+        amount,
+        kind,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "25117000000111222333 1130",  # no date
+        "25117000000111222333 1130 2025-06-01",  # before the date
+        "25117000000111222333 2025-06-01 3张",  # a count
+        "25117000000111222333 2025-06-01 1130，567",  # which one?
+        "011001900211 12345678 2025-06-01 1130",  # checked with the check code
+    ],
+)
+def test_a_bare_number_is_no_amount_elsewhere(text):
+    assert fields_extract(text, today=TODAY).amount is None
+
+
+def test_a_bare_six_digit_number_after_an_ordinary_invoice_is_its_check_code():
+    fields = fields_extract("011001900211 12345678 2025-06-01 567890", today=TODAY)
+    assert (fields.check_code, fields.amount) == ("567890", None)

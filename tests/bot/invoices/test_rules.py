@@ -153,3 +153,12 @@ def test_not_a_vat_document(code):
 )
 def test_incomplete_or_malformed(overrides, rule):
     assert _check(_ordinary(**overrides)).rule is rule
+
+
+def test_a_code_whose_region_digits_name_no_region_is_a_bad_code():
+    stop = _check(_special(invoice_code="9900241130"))
+    assert stop.rule is Rule.BAD_CODE and stop.result is Result.BAD_INPUT
+    assert stop.context["rejected"] == "9900241130"
+    assert stop.context["flaws"] == [
+        {"problem": "unknown_region", "first": 1, "last": 4, "digits": "9900", "year": None}
+    ]

@@ -399,3 +399,38 @@ def test_expiry_on_a_real_worker_escalates_once_when_the_task_runs_twice(
     assert Notice.objects.filter(follower=follower, kind="invoice_watch_ended").count() == 1
     texts = [c.body["text"]["content"] for c in pushed()]
     assert len(texts) == 2 and any(ticket.number in t for t in texts)
+
+
+def _tomorrow_morning():
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(watching.MORNING_HOUR)))
+
+
+def test_a_recheck_asked_for_tomorrow_starts_a_watch_due_in_the_morning(follower):
+    fields = ordinary_fields(issue_date=days_ago(3))
+    watch = watching.invoice_watch_tomorrow(follower_id=follower.pk, fields=fields)
+    assert watch.status == InvoiceWatch.Status.ACTIVE
+    assert watch.next_check_at == _tomorrow_morning()
+    assert watch.expires_at > watch.next_check_at
+
+
+def test_a_recheck_asked_for_tomorrow_brings_a_later_watch_forward_and_keeps_a_sooner_one(
+    watched,
+):
+    soon = watched.next_check_at  # within the first delay: sooner than tomorrow morning
+    fields = ordinary_fields(issue_date=watched.issue_date)
+    again = watching.invoice_watch_tomorrow(follower_id=watched.follower_id, fields=fields)
+    assert again.pk == watched.pk and again.next_check_at == soon
+    later = _tomorrow_morning() + datetime.timedelta(days=1)
+    InvoiceWatch.objects.filter(pk=watched.pk).update(next_check_at=later, expires_at=later)
+    again = watching.invoice_watch_tomorrow(follower_id=watched.follower_id, fields=fields)
+    assert again.next_check_at == _tomorrow_morning()
+    assert InvoiceWatch.objects.filter(status=InvoiceWatch.Status.ACTIVE).count() == 1
+
+
+def test_a_recheck_asked_for_tomorrow_outlives_a_watch_ending_tonight(watched):
+    tonight = timezone.now() + datetime.timedelta(minutes=5)
+    InvoiceWatch.objects.filter(pk=watched.pk).update(expires_at=tonight)
+    fields = ordinary_fields(issue_date=watched.issue_date)
+    again = watching.invoice_watch_tomorrow(follower_id=watched.follower_id, fields=fields)
+    assert again.expires_at > _tomorrow_morning() >= again.next_check_at

@@ -178,3 +178,16 @@ def test_a_warm_reply_does_not_touch_the_database(conversation, django_assert_nu
     nlu_reply(conversation_key=conversation, text="发票查不到")
     with django_assert_num_queries(0):
         nlu_reply(conversation_key=conversation, text="刚开的发票查不到")
+
+
+@pytest.mark.parametrize("pick", ["1", "明天帮我复查"])
+def test_a_picked_option_is_named_in_the_reply(conversation, pick):
+    offered = nlu_reply(conversation_key=conversation, text="今天开的发票为啥查不到呀")
+    assert offered.choice == "" and offered.quick_replies[0] == "明天帮我复查"
+    picked = nlu_reply(conversation_key=conversation, text=pick)
+    assert picked.choice == "明天帮我复查"
+
+
+def test_a_message_that_picks_nothing_has_no_choice(conversation):
+    nlu_reply(conversation_key=conversation, text="今天开的发票为啥查不到呀")
+    assert nlu_reply(conversation_key=conversation, text="发票显示已作废怎么办").choice == ""
