@@ -95,7 +95,11 @@ def test_an_agents_day(browser, live_server, django_user_model):
     expect(desk.locator("#tk-invoices")).to_contain_text("12345678")
     thumb = desk.locator("#tk-conversation img.tk-thumb")
     expect(thumb).to_have_count(1)
-    assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    # Loaded and decoded (a broken image never gets a width: this times out and fails).
+    desk.wait_for_function(
+        "() => { const img = document.querySelector('#tk-conversation img.tk-thumb');"
+        " return img !== null && img.complete && img.naturalWidth > 0; }"
+    )
     desk.select_option("#tk-canned", label="核查中")
     text = desk.locator("#tk-reply-text")
     expect(text).to_have_value("尊敬的用户，您好！我是小王，正在核查发票 12345678。")
