@@ -46,6 +46,7 @@ LABELLED = [
     "tests/bot/nlu/data/real_calib.tsv",
     "tests/bot/nlu/data/written_tune.tsv",
     "tests/bot/nlu/data/written_round5.tsv",
+    "tests/bot/nlu/data/written_round6.tsv",
 ]
 
 

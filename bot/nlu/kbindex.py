@@ -450,19 +450,23 @@ class KbIndex:
         # Features the KB has never seen still count in the query's length, as
         # the rarest kind: a message that is mostly about something else (怎么学英语)
         # must not look like a perfect match on its one known word.
-        q = {f: w * self._idf.get(f, self._unseen_idf) for f, w in features.items()}
-        norm = math.sqrt(sum(v * v for v in q.values()))
-        if not norm:
+        # One lookup per feature: a feature has postings exactly when it has an idf.
+        postings, idf, unseen = self._postings, self._idf, self._unseen_idf
+        squares = 0.0
+        hits: list[tuple[tuple[np.ndarray, np.ndarray], float]] = []
+        for f, w in features.items():
+            hit = postings.get(f)
+            if hit is None:
+                qv = w * unseen
+            else:
+                qv = w * idf[f]
+                hits.append((hit, qv))
+            squares += qv * qv
+        norm = math.sqrt(squares)
+        if not norm or not hits:
             return {}
-        docs: list[np.ndarray] = []
-        weights: list[np.ndarray] = []
-        for f, qv in q.items():
-            hit = self._postings.get(f)
-            if hit is not None:
-                docs.append(hit[0])
-                weights.append(hit[1] * (qv / norm))
-        if not docs:
-            return {}
+        docs = [hit[0] for hit, _qv in hits]
+        weights = [hit[1] * (qv / norm) for hit, qv in hits]
         acc = np.bincount(
             np.concatenate(docs), weights=np.concatenate(weights), minlength=len(self.doc_entry)
         )
