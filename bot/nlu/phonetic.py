@@ -35,9 +35,9 @@ def _toneless(syllable: str) -> str:
 
 
 @cache
-def _readings() -> tuple[dict[str, str], frozenset[str]]:
+def _readings() -> tuple[dict[str, str], frozenset[str], dict[str, tuple[str, ...]]]:
     """Load pypinyin's character table: (first toneless reading per character, every
-    toneless syllable of any reading).
+    toneless syllable of any reading, the other readings of polyphonic characters).
 
     Read from the package's JSON file directly: importing `pypinyin` itself loads its
     phrase dictionary too, some 50 MB a process would carry for nothing.
@@ -48,12 +48,15 @@ def _readings() -> tuple[dict[str, str], frozenset[str]]:
     path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
     raw: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     first: dict[str, str] = {}
+    others: dict[str, tuple[str, ...]] = {}
     syllables: set[str] = set()
     for codepoint, readings in raw.items():
-        toneless = [_toneless(r) for r in readings.split(",")]
+        toneless = list(dict.fromkeys(_toneless(r) for r in readings.split(",")))
         first[chr(int(codepoint))] = toneless[0]
+        if len(toneless) > 1:
+            others[chr(int(codepoint))] = tuple(toneless[1:])
         syllables.update(toneless)
-    return first, frozenset(syllables)
+    return first, frozenset(syllables), others
 
 
 def all_syllables() -> frozenset[str]:
@@ -68,6 +71,11 @@ def char_pinyin(ch: str) -> str:
         py = _readings()[0].get(ch, "") if len(ch) == 1 else ""
         _pinyin_cache[ch] = py
     return py
+
+
+def other_readings(ch: str) -> tuple[str, ...]:
+    """The toneless readings of a polyphonic character besides its first (校: jiao)."""
+    return _readings()[2].get(ch, ())
 
 
 @cache  # a few hundred syllables

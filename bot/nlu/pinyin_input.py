@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from itertools import pairwise
 
-from bot.nlu.phonetic import char_pinyin
+from bot.nlu.phonetic import char_pinyin, other_readings
 
 # Letters and the separators a typist puts between syllables (space, apostrophe).
 LATIN_RUN_RE = re.compile(r"[a-z]+(?:[ '’][a-z]+)*")
@@ -39,6 +39,25 @@ def syllables() -> frozenset[str]:
     )
 
 
+# At most this many extra spellings per word (a word of several polyphones has many).
+MAX_OTHER_KEYS = 8
+
+
+def _other_keys(word: str) -> list[str]:
+    """The word's spellings with other readings of its polyphonic characters."""
+    keys = [""]
+    changed = [False]
+    for ch in word:
+        options = (char_pinyin(ch), *other_readings(ch))
+        keys, changed = (
+            [k + o for k in keys for o in options],
+            [c or n > 0 for c in changed for n in range(len(options))],
+        )
+        if len(keys) > 4 * MAX_OTHER_KEYS:
+            break
+    return [k for k, c in zip(keys, changed, strict=True) if c][:MAX_OTHER_KEYS]
+
+
 class PinyinReader:
     """Rewrite pinyin runs of a message as the KB words they spell."""
 
@@ -46,16 +65,26 @@ class PinyinReader:
         """`words`: (word, weight) pairs of the vocabulary; the heavier of two homophones wins."""
         self._by_key: dict[str, tuple[int, str]] = {}  # "dianzi" → (weight, "电子")
         self._single: dict[str, tuple[int, str]] = {}  # "cha" → (weight, "查")
+        words_seen: list[tuple[str, int]] = []
         for word, weight in words:
             if not word or len(word) > MAX_WORD_SYLLABLES:
                 continue
             parts = [char_pinyin(ch) for ch in word]
             if not all(parts):
                 continue
+            if len(word) > 1:
+                words_seen.append((word, weight))
             table = self._single if len(word) == 1 else self._by_key
             key = "".join(parts)
             if weight > table.get(key, (-1, ""))[0]:
                 table[key] = (weight, word)
+        # A polyphonic character is also typed by its other readings: 校验码 is spelled
+        # jiaoyanma as often as xiaoyanma. Those spellings never displace a word's
+        # first reading, nor another word's (the first reading is what most people type).
+        for word, weight in words_seen:
+            for key in _other_keys(word):
+                if key not in self._by_key:
+                    self._by_key[key] = (weight, word)
         # The keys as a trie of letters: reading a run walks it once per position.
         self._trie: dict[str, dict] = {}
         for key, (_weight, word) in self._by_key.items():

@@ -39,6 +39,22 @@ def test_reader_turns_pinyin_runs_into_kb_words(text, read):
     assert PinyinReader(VOCAB).read(text) == read
 
 
+def test_a_polyphonic_character_is_read_by_any_of_its_readings():
+    reader = PinyinReader([("校验码", 3), ("在哪里", 2), ("银行", 2), ("行业", 1)])
+    # 校 is xiao first and jiao in 校验; 行 is xing first and hang in 银行
+    assert reader.read("jiaoyanma zai nali") == "校验码在哪里"
+    assert reader.read("xiaoyanma zai nali") == "校验码在哪里"
+    assert reader.read("yinhang") == "银行"
+
+
+def test_another_reading_never_displaces_a_first_reading():
+    # 长 is chang first, zhang second: zhangda spells 涨大 by first readings, and 长大's
+    # other spelling may only take it when no word spells it so.
+    reader = PinyinReader([("长大", 1), ("涨大", 5)])
+    assert reader.read("zhangda") == "涨大"
+    assert PinyinReader([("长大", 1)]).read("zhangda") == "长大"
+
+
 def test_a_run_that_reads_as_no_kb_word_is_left_alone():
     reader = PinyinReader(VOCAB)
     assert reader.read("wo men") == "wo men"  # pinyin, but not the KB's words
