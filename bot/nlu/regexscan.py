@@ -42,6 +42,33 @@ def required_chars(pattern: str) -> frozenset[str] | None:
     return frozenset(found)
 
 
+def required_char_sets(pattern: str) -> list[frozenset[str]]:
+    """Every match contains a character of each set: the sets of the mandatory elements
+    of the pattern's top-level sequence (subpatterns flattened), smallest first."""
+    if sre_parse is None:
+        return []
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError):
+        return []
+    if parsed.state.flags & re.IGNORECASE:
+        return []
+    sets = [frozenset(found) for found in _mandatory(list(parsed)) if found]
+    return sorted((s for s in dict.fromkeys(sets) if len(s) <= MAX_TRIGGER_CHARS), key=len)
+
+
+def _mandatory(items: list) -> list[set[str]]:
+    out: list[set[str]] = []
+    for op, av in items:
+        if op == sre_constants.SUBPATTERN:
+            out += _mandatory(list(av[-1]))
+            continue
+        found = _element(op, av)
+        if found is not None:
+            out.append(found)
+    return out
+
+
 def _sequence(items: list) -> set[str] | None:
     """The smallest set a mandatory element of a sequence requires (None: none found)."""
     best: set[str] | None = None
@@ -89,8 +116,14 @@ class RegexScan:
         self._by_char: dict[str, list[int]] = defaultdict(list)
         self._always: list[int] = []
         self._patterns: dict[int, re.Pattern[str]] = {}
+        # A second set a match needs a character of, checked (one set operation)
+        # before the regex runs: most candidates fail it, and a failed search costs more.
+        self._also: dict[int, frozenset[str]] = {}
         for pos, pattern in patterns:
             self._patterns[pos] = pattern
+            sets = required_char_sets(pattern.pattern)
+            if len(sets) > 1:
+                self._also[pos] = sets[1]
             chars = required_chars(pattern.pattern)
             if chars is None:
                 self._always.append(pos)
@@ -109,9 +142,15 @@ class RegexScan:
         """Return the positions of the regexes that match text."""
         candidates = set(self._always)
         by_char = self._by_char
-        for ch in set(text):
+        chars = set(text)
+        for ch in chars:
             hit = by_char.get(ch)
             if hit is not None:
                 candidates.update(hit)
-        patterns = self._patterns
-        return {pos for pos in candidates if patterns[pos].search(text) is not None}
+        patterns, also = self._patterns, self._also
+        return {
+            pos
+            for pos in candidates
+            if (pos not in also or not chars.isdisjoint(also[pos]))
+            and patterns[pos].search(text) is not None
+        }

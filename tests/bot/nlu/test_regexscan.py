@@ -5,7 +5,7 @@ import re
 import pytest
 
 from bot.nlu.evaluation import read_tsv
-from bot.nlu.regexscan import RegexScan, required_chars
+from bot.nlu.regexscan import RegexScan, required_char_sets, required_chars
 
 from .test_seed import EVAL_FILES
 
@@ -28,6 +28,20 @@ from .test_seed import EVAL_FILES
 def test_required_chars(pattern, chars):
     found = required_chars(pattern)
     assert (found if found is None else set(found)) == chars
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sets"),
+    [
+        ("(系统|平台).{0,8}(没有|没)", [{"没"}, {"系", "平"}]),
+        ("(?:(查验|验真).{0,4})单位", [{"单"}, {"位"}, {"查", "验"}]),
+        ("^(?!.*(数电|全电)).*(填|输)金额", [{"金"}, {"额"}, {"填", "输"}]),
+        ("x?y", [{"y"}]),
+        (".{18,}", []),
+    ],
+)
+def test_required_char_sets(pattern, sets):
+    assert [set(s) for s in required_char_sets(pattern)] == sets
 
 
 def test_scan_finds_what_running_every_regex_finds(seed_index):
