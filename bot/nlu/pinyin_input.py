@@ -26,6 +26,9 @@ _WORD_COST = 1.0
 _SYLLABLE_COST = 2.5
 # At least this share of a run's syllables must lie in KB words of two or more syllables.
 MIN_WORD_COVERAGE = 0.5
+# A long spaced run of syllables is pinyin whatever it spells (English words rarely are
+# all pinyin syllables, four in a row even less): a quarter in KB words is enough.
+LONG_RUN_TOKENS, LONG_RUN_SYLLABLES, LONG_RUN_COVERAGE = 4, 6, 0.2
 
 
 @cache
@@ -179,7 +182,9 @@ class PinyinReader:
             pieces.append(node[3])
             total_syllables += node[4]
             j = node[2]
-        if total_syllables < 2 or end[1] < MIN_WORD_COVERAGE * total_syllables:
+        long_run = len(tokens) >= LONG_RUN_TOKENS and total_syllables >= LONG_RUN_SYLLABLES
+        coverage = LONG_RUN_COVERAGE if long_run else MIN_WORD_COVERAGE
+        if total_syllables < 2 or end[1] < coverage * total_syllables:
             return None
         return "".join(reversed(pieces))
 

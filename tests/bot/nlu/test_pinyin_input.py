@@ -55,6 +55,14 @@ def test_another_reading_never_displaces_a_first_reading():
     assert PinyinReader([("长大", 1)]).read("zhangda") == "长大"
 
 
+def test_a_long_spaced_run_is_read_even_if_few_syllables_are_kb_words():
+    reader = PinyinReader([("手工", 2), ("开", 3), ("的", 5), ("票", 4), ("能", 2), ("吗", 3)])
+    # 2 of 8 syllables in a KB word of two syllables: too few for a short run
+    assert reader.read("shougong kai de piao neng kai ma") == "手工开的票能开吗"
+    assert reader.read("shougong kai de piao") == "shougong kai de piao"  # 5 syllables
+    assert reader.read("can you help me please") == "can you help me please"
+
+
 def test_a_run_that_reads_as_no_kb_word_is_left_alone():
     reader = PinyinReader(VOCAB)
     assert reader.read("wo men") == "wo men"  # pinyin, but not the KB's words
