@@ -200,6 +200,15 @@ def seed_delta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if g["canonical"] in old_groups
         and any(v not in old_groups[g["canonical"]]["variants"] for v in g["variants"])
     }
+    new_groups = {g["canonical"]: g for g in new["synonyms"]}
+    removed = {
+        canonical: [v for v in group["variants"] if v not in new_groups[canonical]["variants"]]
+        for canonical, group in old_groups.items()
+        if canonical in new_groups
+        and any(v not in new_groups[canonical]["variants"] for v in group["variants"])
+    }
+    if removed:  # a variant that damaged other words (void in avoid)
+        delta["synonym_variants_remove"] = removed
     delta["domain_words_add"] = [w for w in new["domain_words"] if w not in old["domain_words"]]
     delta["replies_add"] = {k: v for k, v in new["replies"].items() if k not in old["replies"]}
     return delta
@@ -277,6 +286,15 @@ def seed_delta_apply(apps: Any, delta: dict[str, Any]) -> None:
         missing = [v for v in variants if v not in lines]
         if missing:
             group.variants = "\n".join([*lines, *missing])
+            group.save(update_fields=["variants"])
+    for canonical, variants in delta.get("synonym_variants_remove", {}).items():
+        group = synonym_model.objects.filter(canonical=canonical).first()
+        if group is None:
+            continue
+        lines = [line for line in group.variants.splitlines() if line.strip()]
+        kept = [line for line in lines if line not in variants]
+        if kept != lines:
+            group.variants = "\n".join(kept)
             group.save(update_fields=["variants"])
     for word in delta.get("domain_words_add", []):
         word_model.objects.get_or_create(word=word)

@@ -216,3 +216,29 @@ def test_neighbouring_tax_topics_are_out_of_scope_with_where_to_go():
         reply = nlu_understand(state=ConversationState(), text=text).reply
         assert (reply.intent, reply.action) == ("oos", "oos"), text
         assert where in reply.text, (text, reply.text)
+
+
+def test_a_delta_removes_a_variant_the_seed_dropped_unless_an_operator_did():
+    from django.apps import apps
+
+    from bot.nlu.models import SynonymGroup
+    from bot.nlu.seed import load_history, seed_delta_apply
+
+    delta = load_history("delta_0005")
+    assert delta["synonym_variants_remove"] == {"作废": ["void"]}
+    group = SynonymGroup.objects.get(canonical="作废")
+    assert "void" not in group.variant_list  # the migrations removed it
+    group.variants = "\n".join([*group.variant_list, "void", "运营加的"])
+    group.save()
+    seed_delta_apply(apps, delta)
+    group.refresh_from_db()
+    assert "void" not in group.variant_list and "运营加的" in group.variant_list
+    seed_delta_apply(apps, delta)  # again: nothing left to remove, nothing breaks
+    group.refresh_from_db()
+    assert "运营加的" in group.variant_list
+
+
+def test_english_synonyms_leave_other_words_alone(seed_index):
+    assert "作废" not in seed_index.analyse("I want to avoid problems").canonical
+    assert "作废" in seed_index.analyse("how to void the invoice").canonical
+    assert "校验码" in seed_index.analyse("where is the check code").canonical
