@@ -8,8 +8,8 @@ Migrations never read `kb.json` itself, whose content moves on: `0002_seed`
 loads the frozen first seed (`history/kb_0002.json`), and each later change of
 the seed is a frozen delta (`history/delta_NNNN.json`, made by
 `seed_delta(old, new)`) applied by its own migration. A delta adds new entries,
-keywords, synonyms and domain words, and changes an answer or removes a keyword
-or paraphrase only where the row still holds the old seed's value, so what
+keywords, synonyms and domain words, and changes an answer or removes a keyword,
+paraphrase or synonym variant only where the row still holds the old seed's value, so what
 support staff edited (or deleted on purpose) stays as they left it. A fresh
 database therefore ends up with exactly `kb.json` (a test checks it), an existing
 one with `kb.json` plus its operators' edits.
