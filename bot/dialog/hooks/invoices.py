@@ -85,6 +85,11 @@ _NON_VAT_FLAWS = frozenset({Problem.UNKNOWN_KIND, Problem.BAD_LEADING_DIGIT})
 # The knowledge-base entry whose answer lists the causes of "not found", the region among
 # them; its variant for an invoice known to be from the home region is a template.
 NOT_FOUND_CAUSES_ENTRY = "not_found_general"
+# Knowledge-base entries of `verify_invoice` that explain verification rather than ask
+# for one: their answer is sent as it is, and no check is started.
+VERIFY_INFO_ENTRIES = frozenset(
+    {"verify_check_code", "verify_must", "verify_non_vat", "verify_results"}
+)
 # Matching patterns (not user-facing): the follower says the invoice is a home-region one.
 _HOME_INVOICE_SAID = re.compile(
     rf"{HOME_REGION}(?:本地)?(?:开|开具|开出|开出来)?(?:的)?(?:发票|票|专票|普票|数电票|电子发票)"
@@ -405,9 +410,13 @@ def slots_act(turn: Turn) -> str | None:
 
 
 def start_wants(turn: Turn) -> bool:
-    """Whether the follower asked to check an invoice."""
+    """Whether the follower asked to check an invoice (not how verification works: where
+    the check code is, what a result means, whether every invoice must be checked, which
+    documents the platform cannot check — those get the knowledge base's answer)."""
     nlu = turn.understood
-    return nlu.action == NluAction.ANSWER and nlu.intent == Intent.VERIFY_INVOICE
+    if nlu.action != NluAction.ANSWER or nlu.intent != Intent.VERIFY_INVOICE:
+        return False
+    return (turn.state.nlu or {}).get("entry") not in VERIFY_INFO_ENTRIES
 
 
 def start_act(turn: Turn) -> str | None:

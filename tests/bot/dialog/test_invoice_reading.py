@@ -283,3 +283,26 @@ def test_a_queued_check_of_a_qr_code_keeps_where_the_date_came_from(
         assert "正在查询" in photo(wechat, "o-qr4", media_id="SLOW")
     pushed = Notice.objects.get(follower__openid="o-qr4")
     assert "从发票二维码读到的开票日期" in pushed.text and "输错" not in pushed.text
+
+
+# -- how verification works is answered, not turned into a check ------------------------
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("校验码在哪里看", "右上方"),
+        ("jiaoyanma zai nali", "右上方"),  # typed in pinyin, 校 read jiao
+        ("报销的发票都必须查验吗", "财务制度"),
+        ("定额发票能在查验平台查吗", "定额发票"),
+    ],
+)
+def test_a_question_about_verification_gets_its_answer_not_a_check(wechat, text, said):
+    reply = say(wechat, "o-how", text)
+    assert said in reply
+    assert reply != render_to_string("bot/replies/invoice_start.txt").strip()
+    assert state("o-how") is None  # no check is being collected
+
+
+def test_asking_for_a_check_still_starts_one(wechat):
+    reply = say(wechat, "o-check", "帮我验证一下发票")
+    assert reply == render_to_string("bot/replies/invoice_start.txt").strip()
+    assert state("o-check")["fields"] == {}
