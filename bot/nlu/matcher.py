@@ -64,6 +64,12 @@ FULL_WEIGHT_INTENTS = frozenset(
         Intent.CHECK_LIMIT,
         Intent.ISSUING_PROBLEM,
         Intent.SYSTEM_OUTAGE,
+        # What the follower wants of the desk itself — a follow-up on an earlier
+        # request, a complaint, a suggestion — is the message wherever it is said:
+        # 上周提的赋额申请批下来了吗 is a follow-up, not a quota question.
+        Intent.TICKET_STATUS,
+        Intent.COMPLAINT,
+        Intent.FEEDBACK,
     }
 )
 
@@ -126,7 +132,11 @@ def score_entries(
         (
             i,
             keywords[i].weight
-            if i in in_focus or kw_intent[i] in FULL_WEIGHT_INTENTS
+            if i in in_focus
+            or kw_intent[i] in FULL_WEIGHT_INTENTS
+            # a neighbouring tax topic (an out-of-scope entry's keyword) is what the
+            # message is about, as a cause is
+            or (keywords[i].entry is not None and kw_intent[i] == Intent.OOS)
             else keywords[i].weight * context_w,
         )
         for i in matched

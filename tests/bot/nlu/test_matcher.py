@@ -181,3 +181,20 @@ def test_multi_part_keywords_need_every_part():
     assert kb.matching_keywords("刚刚开票了", frozenset()) == {0}
     assert kb.matching_keywords("刚刚开了", frozenset()) == set()
     assert kb.matching_keywords("开票", frozenset()) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a follow-up on an earlier request, whatever it was about
+        ("前几天在这里反映过开票失败的事，说会有人回电，现在有进展了吗", "ticket_status"),
+        # the talk is over: no question, the topic is only mentioned
+        ("红字确认单那一步我找到了，对方也确认了，问题解决了，谢谢", "thanks_bye"),
+        # a neighbouring tax topic in the backstory is still what is asked about
+        ("我们公司进项发票都处理完了，企业所得税汇算清缴什么时候截止", "oos"),
+        # a status that is denied is not that status
+        ("查验提示不一致，票没有作废也没红冲，是哪里填错了", "info_mismatch"),
+    ],
+)
+def test_what_the_follower_wants_of_the_desk_outweighs_the_topic(seed_index, text, intent):
+    assert classify_with(seed_index, text).intent == intent
