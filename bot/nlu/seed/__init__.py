@@ -214,6 +214,19 @@ def seed_delta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return delta
 
 
+def _variants_edit(synonym_model: Any, canonical: str, edit: Any) -> None:
+    """Rewrite a synonym group's variant lines with `edit` (missing groups are skipped:
+    an operator deleted them)."""
+    group = synonym_model.objects.filter(canonical=canonical).first()
+    if group is None:
+        return
+    lines = [line for line in group.variants.splitlines() if line.strip()]
+    edited = edit(lines)
+    if edited != lines:
+        group.variants = "\n".join(edited)
+        group.save(update_fields=["variants"])
+
+
 def _keywords_apply(keyword_model: Any, changes: dict[str, Any], **target: Any) -> None:
     for raw in changes.get("keywords_remove", []):
         word, weight, kind = _kw_key(raw)
@@ -279,23 +292,15 @@ def seed_delta_apply(apps: Any, delta: dict[str, Any]) -> None:
             canonical=raw["canonical"], defaults={"variants": "\n".join(raw["variants"])}
         )
     for canonical, variants in delta.get("synonym_variants_add", {}).items():
-        group = synonym_model.objects.filter(canonical=canonical).first()
-        if group is None:
-            continue
-        lines = [line for line in group.variants.splitlines() if line.strip()]
-        missing = [v for v in variants if v not in lines]
-        if missing:
-            group.variants = "\n".join([*lines, *missing])
-            group.save(update_fields=["variants"])
+        _variants_edit(
+            synonym_model,
+            canonical,
+            lambda lines, v=variants: [*lines, *(x for x in v if x not in lines)],
+        )
     for canonical, variants in delta.get("synonym_variants_remove", {}).items():
-        group = synonym_model.objects.filter(canonical=canonical).first()
-        if group is None:
-            continue
-        lines = [line for line in group.variants.splitlines() if line.strip()]
-        kept = [line for line in lines if line not in variants]
-        if kept != lines:
-            group.variants = "\n".join(kept)
-            group.save(update_fields=["variants"])
+        _variants_edit(
+            synonym_model, canonical, lambda lines, v=variants: [x for x in lines if x not in v]
+        )
     for word in delta.get("domain_words_add", []):
         word_model.objects.get_or_create(word=word)
     for key, text in delta.get("replies_add", {}).items():
