@@ -50,6 +50,7 @@ LABELLED = [
     "tests/bot/nlu/data/written_round7.tsv",
     "tests/bot/nlu/data/written_round8.tsv",
     "tests/bot/nlu/data/written_round9.tsv",
+    "tests/bot/nlu/data/written_round10.tsv",
 ]
 
 

@@ -28,6 +28,7 @@ EVAL_FILES = [
     SHARED / "written_round7.tsv",
     SHARED / "written_round8.tsv",
     SHARED / "written_round9.tsv",
+    SHARED / "written_round10.tsv",
 ]
 # What the bot offers to do next; every answer's last sentence names one.
 NEXT_STEP_RE = re.compile(r"发给我|转人工|复查|帮您|告诉我|直接描述|联系您|问我")
