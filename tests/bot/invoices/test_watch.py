@@ -251,6 +251,15 @@ def test_beat_task_on_a_real_worker_pushes_the_notice(celery_worker_process, fak
     assert "77778888" in call.body["text"]["content"]
     watch.refresh_from_db()
     assert watch.status == InvoiceWatch.Status.FOUND
+    # The worker records the delivery after the call: let it finish before the test's
+    # flush (a TRUNCATE) runs, or the two deadlock.
+    from support.celery import app
+
+    while time.monotonic() < deadline + 15:
+        active = app.control.inspect(timeout=1).active() or {}
+        if not any(active.values()):
+            break
+        time.sleep(0.2)
 
 
 # -- the help desk and the notice service ----------------------------------------------------
